@@ -1,0 +1,84 @@
+"""The `seeing` command line. Heavy imports (torch) live inside the commands that need them."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from .errors import UserError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="seeing")
+def cli():
+    """seeing: train small pix2pix generators and run them live in the browser."""
+
+
+def _int_list(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(x) for x in text.replace(",", " ").split()]
+    except ValueError:
+        raise UserError(f"expected a list of integers, got {text!r}") from None
+
+
+def resolve_config(preset: str | None, down: str | None, up: str | None, config: str | None):
+    """A GeneratorConfig from a preset name, --down/--up lists, or a JSON config file."""
+    from .arch import GeneratorConfig, preset_config
+    try:
+        if config:
+            with open(config) as f:
+                return GeneratorConfig.from_dict(json.load(f))
+        if down or up:
+            d, u = _int_list(down), _int_list(up)
+            if d is None or u is None:
+                raise UserError("--down and --up go together")
+            return GeneratorConfig(down=d, up=u, resolution=2 ** len(d))
+        return preset_config(preset or "small")
+    except (OSError, json.JSONDecodeError, TypeError, ValueError) as e:
+        raise UserError(str(e)) from None
+
+
+@cli.command()
+@click.argument("target", required=False, default="small")
+@click.option("--down", help="custom down-layer filters, e.g. '8,16,32,64,128,256,512,512'")
+@click.option("--up", help="custom up-layer filters (one fewer than --down)")
+@click.option("--config", type=click.Path(dir_okay=False), help="a JSON generator config")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def info(target, down, up, config, as_json):
+    """Parameters, MACs and facts of a preset, custom widths, or a model file."""
+    from .arch import PRESETS, macs, param_counts
+    if target in PRESETS or down or up or config:
+        cfg = resolve_config(target if target in PRESETS else None, down, up, config)
+        facts = {"preset": target if target in PRESETS and not (down or up or config) else "custom",
+                 **param_counts(cfg), "macs": macs(cfg), "down": cfg.down, "up": cfg.up, "resolution": cfg.resolution}
+    else:
+        from .modelinfo import model_facts  # a model file
+        facts = model_facts(target)
+    if as_json:
+        click.echo(json.dumps(facts, indent=2))
+    else:
+        width = max(len(k) for k in facts)
+        for k, v in facts.items():
+            v = f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else v
+            click.echo(f"{k:<{width}}  {v}")
+
+
+def main(argv=None):
+    """Entry point: bad input becomes one line on stderr and exit status 2, never a traceback."""
+    from .modelfile import ModelFileError
+    try:
+        cli.main(args=argv, prog_name="seeing", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:  # usage errors (exit 2) and UserError (exit 2)
+        e.show()
+        sys.exit(e.exit_code)
+    except (ModelFileError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as e:
+        click.echo(f"Error: {' '.join(str(e).split())}", err=True)
+        sys.exit(2)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)

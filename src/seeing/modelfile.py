@@ -1,0 +1,244 @@
+"""The model file: one `.safetensors` with folded weights and a `seeing` metadata block (DESIGN section 4).
+
+Layout (format version 1), numpy only so every runtime can use it:
+
+    header  __metadata__["seeing"] = JSON {format, version, name, precision, architecture,
+                                          degradation, training, params, macs}
+    down.{i}.weight   (cout, cin, 4, 4)   conv weight, BatchNorm folded in
+    down.{i}.bias     (cout,) float32      (zeros for the first layer, which has no BatchNorm)
+    up.{j}.weight     (cout, cin, 4, 4)   transposed-conv weight stored as [out, in, ky, kx]
+                                          (torch's ConvTranspose2d weight with axes 0 and 1 swapped)
+    up.{j}.bias       (cout,) float32      the last up layer is the 3-channel tanh output
+    {layer}.scale, {layer}.zero  (cout,) float32, uint8 files only: w = scale * (q - zero)
+
+Weights are uint8, float16 or float32 (the file's precision); biases, scales and zeros float32.
+`read_model` checks every length, offset, dtype and shape before it touches the data.
+"""
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .arch import GeneratorConfig, layer_shapes, macs, param_counts
+from .degrade import DegradeParams
+
+FORMAT = "seeing-model"
+VERSION = 1
+PRECISIONS = ("float32", "float16", "uint8")
+_DTYPES = {"F32": np.float32, "F16": np.float16, "U8": np.uint8}
+_DTYPE_NAMES = {np.dtype(v): k for k, v in _DTYPES.items()}
+_WEIGHT_DTYPE = {"float32": "F32", "float16": "F16", "uint8": "U8"}
+MAX_HEADER = 1 << 24  # 16 MiB of JSON is far beyond any real header
+
+
+class ModelFileError(ValueError):
+    """A model file that is not a valid seeing model; the message says what and where."""
+
+
+@dataclass
+class Model:
+    """A loaded model file: metadata and dequantized float32 weights, layer by layer."""
+    config: GeneratorConfig
+    degradation: DegradeParams
+    precision: str
+    name: str
+    meta: dict  # the whole `seeing` metadata block
+    weights: list[np.ndarray]  # per layer, (cout, cin, 4, 4) float32, down layers then up layers
+    biases: list[np.ndarray]  # per layer, (cout,) float32
+    kinds: list[str]  # "down" or "up", per layer
+
+
+def layer_names(cfg: GeneratorConfig) -> list[str]:
+    """Tensor name prefixes of the layers, in forward order."""
+    n_down = len(cfg.down)
+    return [f"down.{i}" for i in range(n_down)] + [f"up.{j}" for j in range(len(cfg.up) + 1)]
+
+
+def quantize_uint8(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-output-channel affine uint8: returns (q, scale, zero) with w ~= scale * (q - zero)."""
+    flat = w.reshape(w.shape[0], -1).astype(np.float64)
+    lo, hi = np.minimum(flat.min(1), 0.0), np.maximum(flat.max(1), 0.0)
+    scale = (hi - lo) / 255.0
+    scale[scale == 0] = 1.0
+    zero = -lo / scale
+    q = np.clip(np.round(flat / scale[:, None] + zero[:, None]), 0, 255).astype(np.uint8)
+    return q.reshape(w.shape), scale.astype(np.float32), zero.astype(np.float32)
+
+
+def dequantize_uint8(q: np.ndarray, scale: np.ndarray, zero: np.ndarray) -> np.ndarray:
+    shape = (-1,) + (1,) * (q.ndim - 1)
+    return (scale.reshape(shape) * (q.astype(np.float32) - zero.reshape(shape))).astype(np.float32)
+
+
+def build_meta(cfg: GeneratorConfig, deg: DegradeParams, precision: str, name: str, training: dict | None) -> dict:
+    counts = param_counts(cfg)
+    return {"format": FORMAT, "version": VERSION, "name": name, "precision": precision,
+            "architecture": cfg.to_dict(), "degradation": deg.to_dict(), "training": training or {},
+            "params": counts["params"], "trainable": counts["trainable"], "macs": macs(cfg)}
+
+
+def write_model(path: str | os.PathLike, cfg: GeneratorConfig, deg: DegradeParams, weights: list[np.ndarray],
+                biases: list[np.ndarray], precision: str = "uint8", name: str = "model",
+                training: dict | None = None) -> dict:
+    """Write folded float weights (per layer, (cout, cin, 4, 4)) as a model file, atomically. Returns the metadata."""
+    if precision not in PRECISIONS:
+        raise ModelFileError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    tensors: dict[str, np.ndarray] = {}
+    for prefix, w, b in zip(layer_names(cfg), weights, biases, strict=True):
+        w = np.asarray(w, np.float32)
+        if precision == "uint8":
+            q, scale, zero = quantize_uint8(w)
+            tensors[f"{prefix}.weight"], tensors[f"{prefix}.scale"], tensors[f"{prefix}.zero"] = q, scale, zero
+        else:
+            tensors[f"{prefix}.weight"] = w.astype(np.float16 if precision == "float16" else np.float32)
+        tensors[f"{prefix}.bias"] = np.asarray(b, np.float32)
+    meta = build_meta(cfg, deg, precision, name, training)
+    header: dict = {"__metadata__": {"seeing": json.dumps(meta)}}
+    offset, blobs = 0, []
+    for key, arr in tensors.items():
+        data = np.ascontiguousarray(arr).tobytes()
+        header[key] = {"dtype": _DTYPE_NAMES[arr.dtype], "shape": list(arr.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    head = json.dumps(header, separators=(",", ":")).encode()
+    head += b" " * (-len(head) % 8)  # safetensors aligns the data to 8 bytes
+    atomic_write(path, [struct.pack("<Q", len(head)), head, *blobs])
+    return meta
+
+
+def atomic_write(path: str | os.PathLike, chunks: list[bytes]) -> None:
+    """Write bytes to a temp file beside `path`, then rename: a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            for c in chunks:
+                f.write(c)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _fail(where: str, what: str):
+    raise ModelFileError(f"{where}: {what}")
+
+
+def parse_header(data: bytes, where: str = "model file") -> tuple[dict, dict, int]:
+    """Check the safetensors framing; returns (tensor entries, metadata, data start)."""
+    if len(data) < 8:
+        _fail(where, f"too short to be a safetensors file ({len(data)} bytes)")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > MAX_HEADER or 8 + n > len(data):
+        _fail(where, f"header length {n} runs past the end of the file ({len(data)} bytes)")
+    try:
+        header = json.loads(data[8:8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        _fail(where, f"header is not valid JSON ({e.__class__.__name__})")
+    if not isinstance(header, dict):
+        _fail(where, "header is not a JSON object")
+    meta = header.pop("__metadata__", None)
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        _fail(where, "no __metadata__ block of strings (not a seeing model file)")
+    size = len(data) - 8 - n
+    spans = []
+    for key, e in header.items():
+        if not isinstance(e, dict) or set(e) != {"dtype", "shape", "data_offsets"}:
+            _fail(where, f"tensor {key!r} entry must have exactly dtype, shape and data_offsets")
+        if e["dtype"] not in _DTYPES:
+            _fail(where, f"tensor {key!r} has unsupported dtype {e['dtype']!r}")
+        shape, offs = e["shape"], e["data_offsets"]
+        if not (isinstance(shape, list) and all(type(s) is int and 0 <= s < 1 << 31 for s in shape)):
+            _fail(where, f"tensor {key!r} has an invalid shape {shape!r}")
+        if not (isinstance(offs, list) and len(offs) == 2 and all(type(o) is int for o in offs)
+                and 0 <= offs[0] <= offs[1] <= size):
+            _fail(where, f"tensor {key!r} has offsets {offs!r} outside the data ({size} bytes)")
+        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        if count * np.dtype(_DTYPES[e["dtype"]]).itemsize != offs[1] - offs[0]:
+            _fail(where, f"tensor {key!r}: {offs[1] - offs[0]} bytes do not hold shape {shape} of {e['dtype']}")
+        spans.append((offs[0], offs[1], key))
+    spans.sort()
+    for (b0, e0, k0), (b1, e1, k1) in zip(spans, spans[1:]):
+        if b1 < e0:
+            _fail(where, f"tensors {k0!r} and {k1!r} overlap")
+    return header, meta, 8 + n
+
+
+def parse_meta(meta: dict, where: str) -> dict:
+    try:
+        info = json.loads(meta["seeing"])
+    except KeyError:
+        _fail(where, "metadata has no 'seeing' entry (not a seeing model file)")
+    except json.JSONDecodeError:
+        _fail(where, "the 'seeing' metadata is not valid JSON")
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        _fail(where, "the 'seeing' metadata does not name the seeing-model format")
+    if info.get("version") != VERSION:
+        _fail(where, f"unknown format version {info.get('version')!r} (this seeing reads version {VERSION})")
+    if info.get("precision") not in PRECISIONS:
+        _fail(where, f"unknown precision {info.get('precision')!r}")
+    if not isinstance(info.get("architecture"), dict) or not isinstance(info.get("degradation"), dict):
+        _fail(where, "metadata lacks architecture or degradation")
+    return info
+
+
+def read_model(path_or_bytes, where: str | None = None) -> Model:
+    """Load and fully validate a model file (path or bytes); raises ModelFileError on anything malformed."""
+    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+        data, where = bytes(path_or_bytes), where or "model file"
+    else:
+        where = where or str(path_or_bytes)
+        try:
+            data = Path(path_or_bytes).read_bytes()
+        except OSError as e:
+            _fail(where, f"cannot read ({e.strerror or e})")
+    entries, meta, start = parse_header(data, where)
+    info = parse_meta(meta, where)
+    try:
+        cfg = GeneratorConfig.from_dict(info["architecture"])
+        deg = DegradeParams.from_dict(info["degradation"])
+    except (TypeError, ValueError) as e:
+        _fail(where, f"invalid architecture or degradation: {e}")
+    if cfg.resolution > 4096 or max(cfg.down + cfg.up) > 8192 or deg.resolution != cfg.resolution:
+        _fail(where, "architecture out of range (resolution up to 4096, filters up to 8192, same resolution)")
+    precision = info["precision"]
+
+    def tensor(key: str, dtype: str, shape: tuple) -> np.ndarray:
+        e = entries.get(key)
+        if e is None:
+            _fail(where, f"missing tensor {key!r}")
+        if e["dtype"] != dtype or tuple(e["shape"]) != tuple(shape):
+            _fail(where, f"tensor {key!r} is {e['dtype']}{e['shape']}, expected {dtype}{list(shape)}")
+        b0, b1 = e["data_offsets"]
+        return np.frombuffer(data, _DTYPES[dtype], count=int(np.prod(shape)), offset=start + b0).reshape(shape)
+
+    weights, biases, kinds = [], [], []
+    names = layer_names(cfg)
+    expected = set()
+    for name, layer in zip(names, layer_shapes(cfg)):
+        shape = (layer["cout"], layer["cin"], 4, 4)
+        w = tensor(f"{name}.weight", _WEIGHT_DTYPE[precision], shape)
+        expected.add(f"{name}.weight")
+        if precision == "uint8":
+            scale = tensor(f"{name}.scale", "F32", shape[:1])
+            zero = tensor(f"{name}.zero", "F32", shape[:1])
+            expected |= {f"{name}.scale", f"{name}.zero"}
+            w = dequantize_uint8(w, scale, zero)
+        weights.append(np.asarray(w, np.float32))
+        biases.append(tensor(f"{name}.bias", "F32", shape[:1]).astype(np.float32))
+        expected.add(f"{name}.bias")
+        kinds.append(layer["kind"])
+    extra = set(entries) - expected
+    if extra:
+        _fail(where, f"unexpected tensors {sorted(extra)[:3]}")
+    for w in weights:
+        if not np.isfinite(w).all():
+            _fail(where, "weights contain NaN or infinity")
+    return Model(cfg, deg, precision, str(info.get("name", "model")), info, weights, biases, kinds)
