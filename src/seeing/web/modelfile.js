@@ -1,0 +1,208 @@
+// modelfile.js: a strict parser of the seeing model file (format version 1), the JS twin of
+// src/seeing/modelfile.py. Layout: 8-byte little-endian header length, header JSON
+// ({"__metadata__": {"seeing": JSON}, tensor: {dtype, shape, data_offsets}}), raw tensors.
+// Every length, offset, dtype and shape is checked before use; any fault throws an Error
+// with a one-line message.
+
+export const FORMAT = "seeing-model";
+export const VERSION = 1;
+export const PRECISIONS = ["float32", "float16", "uint8"];
+const ITEMSIZE = { F32: 4, F16: 2, U8: 1 };
+const WEIGHT_DTYPE = { float32: "F32", float16: "F16", uint8: "U8" };
+const MAX_HEADER = 1 << 24;
+
+function fail(where, what) {
+  throw new Error(`${where}: ${what}`);
+}
+
+const isInt = (v) => typeof v === "number" && Number.isInteger(v);
+
+/** Every conv layer in forward order, as arch.layer_shapes: {kind, cin, cout, inSide}. */
+export function layerShapes(cfg) {
+  const layers = [];
+  let side = cfg.resolution;
+  const d = cfg.down, u = cfg.up;
+  d.forEach((cout, i) => {
+    layers.push({ kind: "down", cin: i === 0 ? cfg.in_channels : d[i - 1], cout, inSide: side });
+    side = Math.floor(side / 2);
+  });
+  let cin = d[d.length - 1];
+  [...u, cfg.out_channels].forEach((cout, i) => {
+    layers.push({ kind: "up", cin, cout, inSide: side });
+    side *= 2;
+    if (i < u.length) cin = cout + d[d.length - 2 - i];
+  });
+  return layers;
+}
+
+/** Tensor name prefixes in forward order (down.i, then up.j including the final layer). */
+export function layerNames(cfg) {
+  return [...cfg.down.map((_, i) => `down.${i}`), ...cfg.up.concat([0]).map((_, j) => `up.${j}`)];
+}
+
+function checkConfig(arch, where) {
+  const cfg = {
+    down: arch.down, up: arch.up, resolution: arch.resolution ?? 256,
+    in_channels: arch.in_channels ?? 1, out_channels: arch.out_channels ?? 3,
+    leaky_slope: arch.leaky_slope ?? 0.2,
+  };
+  const okList = (l) => Array.isArray(l) && l.length > 0 && l.every((x) => isInt(x) && x >= 1 && x <= 8192);
+  if (!okList(cfg.down) || !(Array.isArray(cfg.up) && (cfg.up.length === 0 || okList(cfg.up))))
+    fail(where, "architecture needs positive integer down/up filter lists (up to 8192)");
+  if (cfg.up.length !== cfg.down.length - 1)
+    fail(where, `need n down and n-1 up filters, got ${cfg.down.length} down and ${cfg.up.length} up`);
+  if (!isInt(cfg.resolution) || cfg.resolution > 4096 || cfg.resolution !== 2 ** cfg.down.length)
+    fail(where, `resolution ${cfg.resolution} does not match ${cfg.down.length} down layers (up to 4096)`);
+  for (const k of ["in_channels", "out_channels"])
+    if (!isInt(cfg[k]) || cfg[k] < 1 || cfg[k] > 8192) fail(where, `invalid ${k} ${cfg[k]}`);
+  if (typeof cfg.leaky_slope !== "number" || !Number.isFinite(cfg.leaky_slope)) fail(where, "invalid leaky_slope");
+  return cfg;
+}
+
+function checkDegradation(deg, resolution, where) {
+  const d = {
+    resolution: deg.resolution ?? 256, grid: deg.grid ?? 11, bicubic_a: deg.bicubic_a ?? -0.75,
+    luma: deg.luma ?? [0.299, 0.587, 0.114],
+  };
+  if (!isInt(d.resolution) || d.resolution !== resolution)
+    fail(where, `degradation resolution ${d.resolution} differs from the architecture's ${resolution}`);
+  if (!isInt(d.grid) || d.grid < 1 || d.grid > d.resolution)
+    fail(where, `grid ${d.grid} must be between 1 and the resolution ${d.resolution}`);
+  if (typeof d.bicubic_a !== "number" || !Number.isFinite(d.bicubic_a)) fail(where, "invalid bicubic_a");
+  if (!Array.isArray(d.luma) || d.luma.length !== 3 || !d.luma.every((x) => typeof x === "number" && Number.isFinite(x)))
+    fail(where, "luma must be three numbers");
+  return d;
+}
+
+/**
+ * Parse and fully validate a model file.
+ * @param {ArrayBuffer} buffer the file's bytes
+ * @param {string} [where] name used in error messages
+ * @returns {{meta, config, degradation, precision, name, layers, params, macs, size}}
+ */
+export function parseModel(buffer, where = "model file") {
+  if (!(buffer instanceof ArrayBuffer)) fail(where, "expected an ArrayBuffer");
+  const size = buffer.byteLength;
+  if (size < 8) fail(where, `too short to be a safetensors file (${size} bytes)`);
+  const view = new DataView(buffer);
+  const n = Number(view.getBigUint64(0, true));
+  if (n > MAX_HEADER || 8 + n > size) fail(where, `header length ${n} runs past the end of the file (${size} bytes)`);
+  let header;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(new Uint8Array(buffer, 8, n)));
+  } catch (e) {
+    fail(where, `header is not valid JSON (${e.name})`);
+  }
+  if (header === null || typeof header !== "object" || Array.isArray(header)) fail(where, "header is not a JSON object");
+  const metaBlock = header.__metadata__;
+  delete header.__metadata__;
+  if (metaBlock === null || typeof metaBlock !== "object" || Array.isArray(metaBlock) ||
+      !Object.values(metaBlock).every((v) => typeof v === "string"))
+    fail(where, "no __metadata__ block of strings (not a seeing model file)");
+  const dataSize = size - 8 - n;
+  const start = 8 + n;
+  const spans = [];
+  for (const [key, e] of Object.entries(header)) {
+    if (e === null || typeof e !== "object" || Array.isArray(e) ||
+        Object.keys(e).sort().join(",") !== "data_offsets,dtype,shape")
+      fail(where, `tensor '${key}' entry must have exactly dtype, shape and data_offsets`);
+    if (!(e.dtype in ITEMSIZE)) fail(where, `tensor '${key}' has unsupported dtype '${e.dtype}'`);
+    if (!Array.isArray(e.shape) || !e.shape.every((s) => isInt(s) && s >= 0 && s < 2 ** 31))
+      fail(where, `tensor '${key}' has an invalid shape`);
+    const o = e.data_offsets;
+    if (!(Array.isArray(o) && o.length === 2 && isInt(o[0]) && isInt(o[1]) && 0 <= o[0] && o[0] <= o[1] && o[1] <= dataSize))
+      fail(where, `tensor '${key}' has offsets outside the data (${dataSize} bytes)`);
+    const count = e.shape.reduce((a, b) => a * b, 1);
+    if (count * ITEMSIZE[e.dtype] !== o[1] - o[0])
+      fail(where, `tensor '${key}': ${o[1] - o[0]} bytes do not hold shape [${e.shape}] of ${e.dtype}`);
+    spans.push([o[0], o[1], key]);
+  }
+  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  for (let i = 1; i < spans.length; i++)
+    if (spans[i][0] < spans[i - 1][1]) fail(where, `tensors '${spans[i - 1][2]}' and '${spans[i][2]}' overlap`);
+
+  if (!("seeing" in metaBlock)) fail(where, "metadata has no 'seeing' entry (not a seeing model file)");
+  let info;
+  try {
+    info = JSON.parse(metaBlock.seeing);
+  } catch {
+    fail(where, "the 'seeing' metadata is not valid JSON");
+  }
+  if (info === null || typeof info !== "object" || info.format !== FORMAT)
+    fail(where, "the 'seeing' metadata does not name the seeing-model format");
+  if (info.version !== VERSION) fail(where, `unknown format version ${JSON.stringify(info.version)} (this page reads version ${VERSION})`);
+  if (!PRECISIONS.includes(info.precision)) fail(where, `unknown precision ${JSON.stringify(info.precision)}`);
+  const archIn = info.architecture, degIn = info.degradation;
+  if (!archIn || typeof archIn !== "object" || !degIn || typeof degIn !== "object")
+    fail(where, "metadata lacks architecture or degradation");
+  const config = checkConfig(archIn, where);
+  const degradation = checkDegradation(degIn, config.resolution, where);
+  const precision = info.precision;
+
+  const expected = new Set();
+  const tensor = (key, dtype, shape) => {
+    const e = header[key];
+    if (e === undefined) fail(where, `missing tensor '${key}'`);
+    if (e.dtype !== dtype || e.shape.length !== shape.length || e.shape.some((s, i) => s !== shape[i]))
+      fail(where, `tensor '${key}' is ${e.dtype}[${e.shape}], expected ${dtype}[${shape}]`);
+    expected.add(key);
+    const count = shape.reduce((a, b) => a * b, 1);
+    // copy out: the tensors need not be aligned to their item size inside the file
+    const bytes = new Uint8Array(buffer, start + e.data_offsets[0], count * ITEMSIZE[dtype]).slice();
+    if (dtype === "F32") return new Float32Array(bytes.buffer);
+    if (dtype === "F16") return new Uint16Array(bytes.buffer);
+    return bytes;
+  };
+
+  const shapes = layerShapes(config);
+  const names = layerNames(config);
+  const nDown = config.down.length;
+  const layers = shapes.map((s, i) => {
+    const name = names[i];
+    const wshape = [s.cout, s.cin, 4, 4];
+    const weight = tensor(`${name}.weight`, WEIGHT_DTYPE[precision], wshape);
+    let scale = null, zero = null;
+    if (precision === "uint8") {
+      scale = tensor(`${name}.scale`, "F32", [s.cout]);
+      zero = tensor(`${name}.zero`, "F32", [s.cout]);
+      if (!scale.every(Number.isFinite) || !zero.every(Number.isFinite)) fail(where, `${name} scale/zero not finite`);
+    } else if (precision === "float32" && !weight.every(Number.isFinite)) {
+      fail(where, "weights contain NaN or infinity");
+    } else if (precision === "float16" && weight.some((h) => (h & 0x7c00) === 0x7c00)) {
+      fail(where, "weights contain NaN or infinity");
+    }
+    const bias = tensor(`${name}.bias`, "F32", [s.cout]);
+    if (!bias.every(Number.isFinite)) fail(where, "biases contain NaN or infinity");
+    const last = i === shapes.length - 1;
+    const activation = i < nDown ? "leaky" : last ? "tanh" : "relu";
+    return { name, kind: s.kind, cin: s.cin, cout: s.cout, inSide: s.inSide, activation,
+             slope: activation === "leaky" ? config.leaky_slope : 0, weight, scale, zero, bias };
+  });
+  const extra = Object.keys(header).filter((k) => !expected.has(k));
+  if (extra.length) fail(where, `unexpected tensors ${extra.slice(0, 3).join(", ")}`);
+  return { meta: info, config, degradation, precision, name: String(info.name ?? "model"), layers,
+           params: info.params ?? null, macs: info.macs ?? null, size };
+}
+
+/** float16 bits -> float32 value (for dequantizing once at load on adapters without shader-f16). */
+export function halfToFloat(h) {
+  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+}
+
+/** A layer's weights as float32 (cout, cin, 4, 4), dequantized from any precision. */
+export function layerWeightsF32(layer) {
+  const w = layer.weight, out = new Float32Array(w.length);
+  if (w instanceof Float32Array) out.set(w);
+  else if (w instanceof Uint16Array) for (let i = 0; i < w.length; i++) out[i] = halfToFloat(w[i]);
+  else {
+    const per = w.length / layer.cout;
+    for (let o = 0; o < layer.cout; o++) {
+      const s = layer.scale[o], z = layer.zero[o];
+      for (let k = o * per; k < (o + 1) * per; k++) out[k] = s * (w[k] - z);
+    }
+  }
+  return out;
+}
