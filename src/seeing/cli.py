@@ -66,6 +66,36 @@ def info(target, down, up, config, as_json):
             click.echo(f"{k:<{width}}  {v}")
 
 
+@cli.group()
+def data():
+    """Make training sets: frames of a video, or procedural images."""
+
+
+@data.command("frames")
+@click.argument("video", type=click.Path())
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("-n", "count", type=click.IntRange(min=1), default=1000, show_default=True, help="number of frames")
+@click.option("--size", type=click.IntRange(min=8), default=256, show_default=True, help="side of the square frames")
+def data_frames(video, out, count, size):
+    """Evenly spaced square frames of VIDEO as OUT/frame_NNNNN.png; dark frames are skipped."""
+    from .data import write_frames
+    paths = write_frames(video, out, count, size)
+    click.echo(f"wrote {len(paths)} frames to {out}")
+
+
+@data.command("synth")
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--kind", type=click.Choice(["nebula", "aurora", "waves", "marble"]), default="nebula", show_default=True)
+@click.option("-n", "count", type=click.IntRange(min=1), default=500, show_default=True, help="number of images")
+@click.option("--seed", type=int, default=0, show_default=True, help="the same seed gives identical files")
+@click.option("--size", type=click.IntRange(min=16, max=4096), default=256, show_default=True)
+def data_synth(out, kind, count, seed, size):
+    """A procedural image set in OUT/ (KIND_NNNNN.png), to try everything without data."""
+    from .synth import write_set
+    paths = write_set(out, kind, count, seed, size)
+    click.echo(f"wrote {len(paths)} {kind} images to {out}")
+
+
 def main(argv=None):
     """Entry point: bad input becomes one line on stderr and exit status 2, never a traceback."""
     from .modelfile import ModelFileError
