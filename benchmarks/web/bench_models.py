@@ -1,0 +1,132 @@
+"""The benchmark's nets: one set of random folded weights per preset, written for every runtime.
+
+For a preset and a seed this writes, from the same float32 weights:
+    PRESET.safetensors   our model file (float32), read by our engines and by `tfjs_weights`
+    PRESET.onnx          the same net as an ONNX graph, for ONNX Runtime (native and Web)
+    PRESET.tfjs.json/.bin  the same weights in TF.js layouts (conv HWIO, transposed conv HWOI)
+                         with a layer list; bench.js builds the net from tf ops
+Every conversion starts from `read_model` of our file, so all runtimes see the file's weights.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from seeing.arch import GeneratorConfig, layer_shapes, preset_config
+from seeing.degrade import DegradeParams
+from seeing.modelfile import Model, read_model, write_model
+
+OPSET = 17
+
+
+def random_weights(cfg: GeneratorConfig, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Folded weights (cout, cin, 4, 4) and biases per layer, scaled so activations stay O(1)."""
+    rng = np.random.default_rng(seed)
+    weights, biases = [], []
+    for layer in layer_shapes(cfg):
+        # a stride-2 4x4 conv sums cin*16 taps per output; a transposed one cin*4
+        fan_in = layer["cin"] * (16 if layer["kind"] == "down" else 4)
+        shape = (layer["cout"], layer["cin"], 4, 4)
+        weights.append((rng.standard_normal(shape, np.float32) * np.float32(np.sqrt(2.0 / fan_in))))
+        biases.append(rng.standard_normal(layer["cout"], np.float32) * np.float32(0.1))
+    biases[0][:] = 0  # the first down layer has no BatchNorm, so nothing to fold a bias from
+    return weights, biases
+
+
+def layer_plan(model: Model) -> list[dict]:
+    """Per layer: kind, channels, activation and slope, in forward order (shared by every conversion)."""
+    cfg, plan = model.config, []
+    shapes = layer_shapes(cfg)
+    for i, (layer, w) in enumerate(zip(shapes, model.weights)):
+        last = i == len(shapes) - 1
+        act = "tanh" if last else ("leaky" if layer["kind"] == "down" else "relu")
+        plan.append({"kind": layer["kind"], "cin": layer["cin"], "cout": layer["cout"], "act": act,
+                     "slope": cfg.leaky_slope, "concat": layer["kind"] == "up" and not last})
+    return plan
+
+
+def onnx_model(model: Model):
+    """The net as an ONNX graph: input (1, 1, R, R) -> output (1, 3, R, R), NCHW, float32."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    cfg, R = model.config, model.config.resolution
+    nodes, inits = [], []
+    x, skips = "input", []
+    n_down = len(cfg.down)
+    for i, (p, w, b) in enumerate(zip(layer_plan(model), model.weights, model.biases)):
+        name = f"l{i}"
+        if p["kind"] == "down":
+            inits += [numpy_helper.from_array(w, f"{name}.w"), numpy_helper.from_array(b, f"{name}.b")]
+            nodes.append(helper.make_node("Conv", [x, f"{name}.w", f"{name}.b"], [f"{name}.conv"],
+                                          kernel_shape=[4, 4], strides=[2, 2], pads=[1, 1, 1, 1]))
+        else:
+            # ONNX ConvTranspose weights are (cin, cout, kh, kw), torch's layout: swap our axes back
+            inits += [numpy_helper.from_array(np.ascontiguousarray(w.transpose(1, 0, 2, 3)), f"{name}.w"),
+                      numpy_helper.from_array(b, f"{name}.b")]
+            nodes.append(helper.make_node("ConvTranspose", [x, f"{name}.w", f"{name}.b"], [f"{name}.conv"],
+                                          kernel_shape=[4, 4], strides=[2, 2], pads=[1, 1, 1, 1]))
+        out = "output" if p["act"] == "tanh" else f"{name}.act"
+        if p["act"] == "leaky":
+            nodes.append(helper.make_node("LeakyRelu", [f"{name}.conv"], [out], alpha=p["slope"]))
+        elif p["act"] == "relu":
+            nodes.append(helper.make_node("Relu", [f"{name}.conv"], [out]))
+        else:
+            nodes.append(helper.make_node("Tanh", [f"{name}.conv"], [out]))
+        x = out
+        if p["kind"] == "down":
+            skips.append(out)
+        elif p["concat"]:
+            skip = skips[n_down - 2 - (i - n_down)]  # mirrored: the deepest skip first
+            nodes.append(helper.make_node("Concat", [out, skip], [f"{name}.cat"], axis=1))
+            x = f"{name}.cat"
+    graph = helper.make_graph(
+        nodes, "seeing_generator",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, cfg.in_channels, R, R])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, cfg.out_channels, R, R])], inits)
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="seeing-bench")
+    m.ir_version = 8  # readable by every ONNX Runtime the benchmark compares
+    onnx.checker.check_model(m)
+    return m
+
+
+def tfjs_weights(model: Model) -> tuple[dict, bytes]:
+    """TF.js layouts: conv2d filter (kh, kw, cin, cout), conv2dTranspose filter (kh, kw, cout, cin); NHWC nets."""
+    layers, blobs, offset = [], [], 0
+    for p, w, b in zip(layer_plan(model), model.weights, model.biases):
+        f = w.transpose(2, 3, 1, 0) if p["kind"] == "down" else w.transpose(2, 3, 0, 1)
+        entry = dict(p, filter_shape=list(f.shape))
+        for key, arr in (("filter", f), ("bias", b)):
+            data = np.ascontiguousarray(arr, np.float32).tobytes()
+            entry[key + "_offset"] = offset // 4  # in float32 elements
+            blobs.append(data)
+            offset += len(data)
+        layers.append(entry)
+    manifest = {"resolution": model.config.resolution, "in_channels": model.config.in_channels,
+                "out_channels": model.config.out_channels, "layers": layers}
+    return manifest, b"".join(blobs)
+
+
+def write_bench_models(preset: str, out_dir: str | Path, seed: int = 0) -> dict[str, Path]:
+    """Write (or reuse) the model file, ONNX and TF.js files of a preset; returns their paths."""
+    import onnx
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"{preset}-s{seed}"
+    paths = {"model": stem.with_suffix(".safetensors"), "onnx": stem.with_suffix(".onnx"),
+             "tfjs_json": Path(f"{stem}.tfjs.json"), "tfjs_bin": Path(f"{stem}.tfjs.bin")}
+    if all(p.exists() for p in paths.values()):
+        return paths
+    cfg = preset_config(preset)
+    weights, biases = random_weights(cfg, seed)
+    write_model(paths["model"], cfg, DegradeParams(), weights, biases, precision="float32",
+                name=f"bench-{preset}", training={"note": f"random weights, seed {seed}"})
+    model = read_model(paths["model"])
+    onnx.save(onnx_model(model), paths["onnx"])
+    manifest, blob = tfjs_weights(model)
+    paths["tfjs_bin"].write_bytes(blob)
+    paths["tfjs_json"].write_text(json.dumps(manifest))
+    return paths
