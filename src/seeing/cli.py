@@ -96,6 +96,44 @@ def data_synth(out, kind, count, seed, size):
     click.echo(f"wrote {len(paths)} {kind} images to {out}")
 
 
+@cli.command()
+@click.argument("data_sources", metavar="DATA...", nargs=-1, required=True, type=click.Path())
+@click.option("--preset", type=click.Choice(["small", "medium", "large"]), default="small", show_default=True)
+@click.option("--down", help="custom down-layer filters instead of the preset, e.g. '4,8,16,32,64,128,256,512'")
+@click.option("--up", help="custom up-layer filters (one fewer than --down)")
+@click.option("--config", type=click.Path(dir_okay=False), help="a JSON generator config instead of the preset")
+@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True, help="total epochs of the run")
+@click.option("--out", type=click.Path(file_okay=False), help="run folder  [default: runs/DATA-PRESET]")
+@click.option("--resume", is_flag=True, help="continue the run in --out where it stopped")
+@click.option("--batch-size", type=click.IntRange(min=1), default=4, show_default=True, help="per process")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=2e-4, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--disc-width", type=click.IntRange(min=1), help="PatchGAN base width  [default: per preset]")
+@click.option("--workers", type=click.IntRange(min=0), default=4, show_default=True, help="threads decoding the data")
+@click.option("--save-every", type=click.IntRange(min=0), default=10, show_default=True,
+              help="keep epoch_NNN.pt every N epochs (0: only last.pt)")
+@click.option("--device", help="cuda, cuda:1, mps or cpu  [default: the best available]")
+def train(data_sources, preset, down, up, config, epochs, out, resume, batch_size, lr, seed, disc_width, workers,
+          save_every, device):
+    """Train a generator on DATA (image folders and/or video files) into a run folder."""
+    import os
+    from pathlib import Path
+    custom = bool(down or up or config)
+    cfg = resolve_config(preset, down, up, config)
+    if out is None:
+        out = os.path.join("runs", f"{Path(data_sources[0]).stem or 'data'}-{'custom' if custom else preset}")
+    from .train import train as run_training
+    hook = os.environ.get("SEEING_INTERRUPT_AT_STEP")  # test hook: a real SIGINT after N steps
+    try:
+        run_training(list(data_sources), out, cfg, preset="custom" if custom else preset, epochs=epochs,
+                     batch_size=batch_size, lr=lr, seed=seed, resume=resume, device=device, workers=workers,
+                     save_every=save_every, disc_width=disc_width, interrupt_at_step=int(hook) if hook else None,
+                     log=lambda m: click.echo(m, err=True))
+    except KeyboardInterrupt:
+        sys.exit(130)
+    click.echo(f"run saved in {out}")
+
+
 def main(argv=None):
     """Entry point: bad input becomes one line on stderr and exit status 2, never a traceback."""
     from .modelfile import ModelFileError

@@ -1,0 +1,468 @@
+"""Training: pix2pix (GAN + 100 x L1) on pairs made by the degradation, on CPU, one GPU or many (torchrun).
+
+`train()` is the whole loop as one function. A run folder holds config.json, heldout.json,
+metrics.jsonl, samples/epoch_NNN.png, last.pt and epoch_NNN.pt checkpoints (the format is in
+docs/CONTRACTS.md). Under torchrun every rank trains its shard of each epoch; only rank 0 writes.
+
+Determinism: the sample order of an epoch comes from (seed, epoch), the random crops, flips and
+brightness/contrast from a generator seeded by (seed, epoch, rank), dropout from the global torch RNG,
+which the checkpoint carries. So `--resume`, also after Ctrl-C in the middle of an epoch, continues
+exactly where the run stopped.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import random
+import signal
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .arch import DISC_WIDTH, GeneratorConfig
+from .degrade import DegradeParams, default_grid, degrade, training_pair
+from .errors import UserError
+from .modelfile import atomic_write
+from .nets import Generator, PatchGAN
+
+CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class TrainConfig:
+    preset: str = "small"  # preset name, or "custom" for --down/--up/--config widths
+    epochs: int = 10  # total epochs of the run (a resumed run may raise it)
+    batch_size: int = 4  # per process
+    lr: float = 2e-4  # Adam learning rate, both nets
+    betas: tuple = (0.5, 0.999)  # Adam betas (pix2pix)
+    l1_weight: float = 100.0  # weight of the L1 term against the GAN term
+    seed: int = 0
+    data: list = field(default_factory=list)  # the sources, as given
+    disc_width: int = 16  # base width of the PatchGAN
+    load_size: int = 333  # side of the cached images: resolution x the largest training rescale
+    save_every: int = 10  # also keep epoch_NNN.pt every this many epochs (0: only last.pt)
+    workers: int = 0  # threads decoding the dataset
+    amp: bool = True  # mixed precision (CUDA only)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["betas"] = list(self.betas)
+        d["data"] = [str(x) for x in self.data]
+        return d
+
+
+# ---------------------------------------------------------------- set-up
+
+def pick_device(name: str | None = None) -> torch.device:
+    """The device to train on: the one named, else CUDA, then MPS, then CPU."""
+    if name:
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def init_distributed(device_name: str | None) -> tuple[int, int, torch.device]:
+    """(rank, world size, device). Under torchrun (WORLD_SIZE > 1) joins the process group:
+    NCCL with one GPU per local rank, gloo on CPU."""
+    import torch.distributed as dist
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, pick_device(device_name)
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    device = pick_device(device_name)
+    if device.type == "cuda":
+        device = torch.device("cuda", local)
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return dist.get_rank(), world, device
+
+
+def init_weights(module: torch.nn.Module) -> None:
+    """pix2pix initialisation: conv weights N(0, 0.02), BatchNorm gamma N(1, 0.02), biases 0."""
+    for m in module.modules():
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+            torch.nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                torch.nn.init.zeros_(m.bias)
+        elif isinstance(m, torch.nn.BatchNorm2d):
+            torch.nn.init.normal_(m.weight, 1.0, 0.02)
+            torch.nn.init.zeros_(m.bias)
+
+
+def _mix(*xs: int) -> int:
+    """A 63-bit seed from integers (the same on every machine, unlike hash() of strings)."""
+    h = 0x9E3779B97F4A7C15
+    for x in xs:
+        h = ((h ^ (int(x) & 0xFFFFFFFFFFFFFFFF)) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h & 0x7FFFFFFFFFFFFFFF
+
+
+def epoch_batches(n_train: int, batch: int, seed: int, epoch: int, rank: int, world: int) -> list[list[int]]:
+    """This rank's batches (positions into the training list) for an epoch, as DistributedSampler
+    would shard them; a last batch of one is merged into the one before (BatchNorm needs two)."""
+    order = torch.randperm(n_train, generator=torch.Generator().manual_seed(_mix(seed, epoch))).tolist()
+    per_rank = math.ceil(n_train / world)
+    order += order[: per_rank * world - n_train]  # pad so every rank has as many batches
+    mine = order[rank::world]
+    batches = [mine[i:i + batch] for i in range(0, len(mine), batch)]
+    if len(batches) > 1 and len(batches[-1]) == 1:
+        batches[-2] += batches.pop()
+    return batches
+
+
+def rng_state() -> dict:
+    """Global RNG states as plain types (loadable with torch.load(weights_only=True))."""
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {"torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(gauss)],
+            "python": random.getstate()}
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    name, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((name, np.asarray(keys, np.uint32), pos, has_gauss, gauss))
+    py = state["python"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+
+
+# ---------------------------------------------------------------- checkpoints
+
+def checkpoint_path(path_or_run: str | os.PathLike) -> Path:
+    p = Path(path_or_run)
+    return p / "last.pt" if p.is_dir() else p
+
+
+def load_checkpoint(path_or_run: str | os.PathLike, map_location="cpu") -> dict:
+    """A checkpoint dict from a file or a run folder (RUN/last.pt); a bad one is a UserError."""
+    p = checkpoint_path(path_or_run)
+    if not p.is_file():
+        raise UserError(f"{p}: no such checkpoint")
+    try:
+        ckpt = torch.load(p, map_location=map_location, weights_only=True)
+    except Exception as e:  # torch raises many types for truncated or foreign files
+        raise UserError(f"{p}: not a readable checkpoint ({type(e).__name__})") from None
+    if not isinstance(ckpt, dict) or "generator" not in ckpt or "config" not in ckpt:
+        raise UserError(f"{p}: not a seeing training checkpoint")
+    return ckpt
+
+
+def load_generator(path_or_run: str | os.PathLike):
+    """(Generator in eval mode, GeneratorConfig, DegradeParams, checkpoint dict) from a checkpoint or run."""
+    ckpt = load_checkpoint(path_or_run)
+    cfg = GeneratorConfig.from_dict(ckpt["config"]["generator"])
+    deg = DegradeParams.from_dict(ckpt["config"]["degradation"])
+    gen = Generator(cfg)
+    gen.load_state_dict(ckpt["generator"])
+    return gen.eval(), cfg, deg, ckpt
+
+
+def _save(path: Path, obj: dict) -> None:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write(path, [buf.getvalue()])
+
+
+# ---------------------------------------------------------------- metrics and samples
+
+def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean SSIM of (B, C, H, W) images in [0, 1]: 11x11 Gaussian window, sigma 1.5, valid region."""
+    c = x.shape[1]
+    g = torch.exp(-((torch.arange(11, dtype=x.dtype, device=x.device) - 5) ** 2) / (2 * 1.5 ** 2))
+    g = g / g.sum()
+    win = (g[:, None] * g[None, :]).expand(c, 1, 11, 11)
+
+    def filt(t):
+        return F.conv2d(t, win, groups=c)
+
+    mx, my = filt(x), filt(y)
+    vx, vy, cxy = filt(x * x) - mx * mx, filt(y * y) - my * my, filt(x * y) - mx * my
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    return (((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))).mean()
+
+
+@torch.no_grad()
+def evaluate(gen: torch.nn.Module, inp: torch.Tensor, target: torch.Tensor, batch: int = 8) -> tuple[dict, torch.Tensor]:
+    """Held-out L1 (on [-1, 1], as trained), PSNR and SSIM (on [0, 1]); returns (metrics, outputs)."""
+    was_training = gen.training
+    gen.eval()
+    outs = torch.cat([gen(inp[i:i + batch]).float() for i in range(0, len(inp), batch)])
+    gen.train(was_training)
+    a, b = (outs + 1) / 2, (target + 1) / 2
+    mse = ((a - b) ** 2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
+    return {"heldout_l1": float((outs - target).abs().mean()),
+            "psnr": float((10 * torch.log10(1 / mse)).mean()),
+            "ssim": float(ssim(a, b))}, outs
+
+
+def sample_grid(inp: torch.Tensor, out: torch.Tensor, target: torch.Tensor) -> np.ndarray:
+    """Rows of (degraded input | output | target) as one (rows * R, 3 * R, 3) uint8 image."""
+    grey = inp.expand(-1, 3, -1, -1)
+    rows = torch.cat([grey, out, target], dim=3)  # (B, 3, R, 3R)
+    img = torch.cat(list(rows), dim=1)  # (3, B*R, 3R)
+    return ((img.clamp(-1, 1) + 1) * 127.5 + 0.5).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+
+
+# ---------------------------------------------------------------- the loop
+
+def gan_step(gen, disc, opt_g, opt_d, scaler, inp, target, l1_weight: float, amp: bool, freeze_d: bool) -> dict:
+    """One pix2pix step: update D on (real, fake), then G on GAN + l1_weight x L1. Returns the losses."""
+    bce = F.binary_cross_entropy_with_logits
+    dev = inp.device.type
+    with torch.autocast(dev, enabled=amp):
+        fake = gen(inp)
+        d_real = disc(inp, target)
+        d_fake = disc(inp, fake.detach())
+        loss_d = 0.5 * (bce(d_real, torch.ones_like(d_real)) + bce(d_fake, torch.zeros_like(d_fake)))
+    opt_d.zero_grad(set_to_none=True)
+    scaler.scale(loss_d).backward()
+    scaler.step(opt_d)
+    if freeze_d:  # saves D's weight gradients in the G step (not under DDP, whose hooks expect them)
+        for p in disc.parameters():
+            p.requires_grad_(False)
+    with torch.autocast(dev, enabled=amp):
+        d_fake_g = disc(inp, fake)
+        loss_gan = bce(d_fake_g, torch.ones_like(d_fake_g))
+        loss_l1 = F.l1_loss(fake.float(), target)
+        loss_g = loss_gan + l1_weight * loss_l1
+    opt_g.zero_grad(set_to_none=True)
+    scaler.scale(loss_g).backward()
+    scaler.step(opt_g)
+    scaler.update()
+    if freeze_d:
+        for p in disc.parameters():
+            p.requires_grad_(True)
+    return {"g_gan": loss_gan.detach(), "g_l1": loss_l1.detach(), "d": loss_d.detach()}
+
+
+class _StopFlag:
+    """Ctrl-C asks the loop to stop at the next step boundary (so the checkpoint is consistent);
+    a second Ctrl-C interrupts at once."""
+
+    def __init__(self):
+        self.requested = False
+        self.previous = None
+
+    def __enter__(self):
+        import threading
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: GeneratorConfig | None = None,
+          preset: str = "small", epochs: int = 10, batch_size: int = 4, lr: float = 2e-4, seed: int = 0,
+          resume: bool = False, device: str | None = None, workers: int = 0, save_every: int = 10,
+          disc_width: int | None = None, progress: bool = True, interrupt_at_step: int | None = None,
+          log=print) -> dict:
+    """Train a generator on DATA into the run folder OUT; returns the last epoch's metrics.
+
+    Raises KeyboardInterrupt after saving OUT/last.pt when interrupted (Ctrl-C).
+    `interrupt_at_step` sends this process SIGINT after that many optimizer steps (for tests).
+    """
+    from tqdm import tqdm
+
+    from .data import load_dataset
+
+    rank, world, dev = init_distributed(device)
+    out = Path(out)
+    ckpt = None
+    if resume:
+        ckpt = load_checkpoint(out, map_location=dev)
+        gen_cfg = GeneratorConfig.from_dict(ckpt["config"]["generator"])
+        deg = DegradeParams.from_dict(ckpt["config"]["degradation"])
+        tc = ckpt["config"]["train"]
+        tcfg = TrainConfig(**{k: v for k, v in tc.items() if k in TrainConfig.__dataclass_fields__})
+        tcfg.epochs = epochs
+        data = list(data) or list(tcfg.data)
+    else:
+        if (out / "last.pt").exists():
+            raise UserError(f"{out} already holds a run; add --resume to continue it, or choose another --out")
+        gen_cfg = gen_cfg or GeneratorConfig()
+        deg = DegradeParams(resolution=gen_cfg.resolution, grid=default_grid(gen_cfg.resolution))
+        tcfg = TrainConfig(preset=preset, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                           data=[str(d) for d in data], disc_width=disc_width or DISC_WIDTH.get(preset, 16),
+                           load_size=round(gen_cfg.resolution * max(deg.scale_range)), save_every=save_every,
+                           workers=workers)
+    if batch_size < 1 or epochs < 1:
+        raise UserError("--batch-size and --epochs must be at least 1")
+    amp = tcfg.amp and dev.type == "cuda"
+    say = log if rank == 0 else (lambda *a, **k: None)
+
+    # Data: decoded once into a uint8 cache; each batch is augmented and degraded on the device.
+    ds = load_dataset(data, side=tcfg.load_size, workers=workers, progress=progress and rank == 0,
+                      warn=(lambda m: say(m)) if rank == 0 else (lambda m: None))
+    cache = torch.from_numpy(ds.images)  # (N, L, L, 3) uint8
+    train_idx = torch.tensor(ds.train, dtype=torch.long)
+    per_rank = math.ceil(len(ds.train) / world)
+    if per_rank < 2:
+        raise UserError(f"{len(ds.names)} images are too few: training needs at least 2 per process besides "
+                        f"the held-out ones")
+
+    # Nets and optimizers, initialised from the seed (identical on every rank).
+    torch.manual_seed(tcfg.seed)
+    np.random.seed(tcfg.seed % 2 ** 32)
+    random.seed(tcfg.seed)
+    gen, disc = Generator(gen_cfg), PatchGAN(gen_cfg.in_channels + gen_cfg.out_channels, tcfg.disc_width)
+    init_weights(gen)
+    init_weights(disc)
+    gen.to(dev).train()
+    disc.to(dev).train()
+    opt_g = torch.optim.Adam(gen.parameters(), lr=tcfg.lr, betas=tuple(tcfg.betas))
+    opt_d = torch.optim.Adam(disc.parameters(), lr=tcfg.lr, betas=tuple(tcfg.betas))
+    scaler = torch.amp.GradScaler(dev.type, enabled=amp)
+    start_epoch, step, resume_batch, resume_acc, pair_state = 0, 0, 0, None, None
+    if ckpt is not None:
+        gen.load_state_dict(ckpt["generator"])
+        disc.load_state_dict(ckpt["discriminator"])
+        opt_g.load_state_dict(ckpt["opt_g"])
+        opt_d.load_state_dict(ckpt["opt_d"])
+        if amp and ckpt.get("scaler"):
+            scaler.load_state_dict(ckpt["scaler"])
+        start_epoch, step = int(ckpt["epoch"]), int(ckpt["step"])
+        partial = ckpt.get("partial")
+        if partial and world == 1:  # stopped mid-epoch: continue from that batch
+            resume_batch, resume_acc, pair_state = partial["batch"], partial["acc"], partial["pair_rng"]
+        if world == 1 or "rng" in ckpt:
+            set_rng_state(ckpt["rng"])
+        say(f"resuming {out} at epoch {start_epoch} (step {step})")
+    g_model, d_model = gen, disc
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        ids = [dev.index] if dev.type == "cuda" else None
+        g_model = DDP(gen, device_ids=ids, broadcast_buffers=False)
+        d_model = DDP(disc, device_ids=ids, broadcast_buffers=False)
+
+    def checkpoint(epoch_done: int, metrics: dict | None, partial: dict | None = None) -> dict:
+        return {"generator": gen.state_dict(), "discriminator": disc.state_dict(),
+                "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+                "scaler": scaler.state_dict() if amp else None,
+                "config": {"generator": gen_cfg.to_dict(), "degradation": deg.to_dict(), "train": tcfg.to_dict()},
+                "epoch": epoch_done, "step": step, "rng": rng_state(), "metrics": metrics or {},
+                "partial": partial, "version": CHECKPOINT_VERSION}
+
+    # Held-out pairs: the whole image at the model's resolution, neutral brightness/contrast.
+    res = gen_cfg.resolution
+    held = ds.heldout[:64] or ds.train[:4]
+    held_rgb = F.interpolate(cache[held].permute(0, 3, 1, 2).float().div(255), size=(res, res), mode="bilinear",
+                             align_corners=False, antialias=True).clamp(0, 1)
+    held_inp = degrade(held_rgb.double(), deg).float().to(dev)
+    held_target = (held_rgb * 2 - 1).to(dev)
+
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "samples").mkdir(exist_ok=True)
+        config = {"generator": gen_cfg.to_dict(), "degradation": deg.to_dict(), "train": tcfg.to_dict()}
+        atomic_write(out / "config.json", [json.dumps(config, indent=2).encode()])
+        atomic_write(out / "heldout.json", [json.dumps([ds.names[i] for i in ds.heldout], indent=1).encode()])
+        metrics_path = out / "metrics.jsonl"
+        if metrics_path.exists():  # drop lines of epochs the checkpoint does not hold
+            lines = [ln for ln in metrics_path.read_text().splitlines() if ln.strip()]
+            keep = [ln for ln in lines if json.loads(ln).get("epoch", 0) <= start_epoch]
+            atomic_write(metrics_path, [("\n".join(keep) + "\n" if keep else "").encode()])
+        say(f"training {tcfg.preset} ({sum(p.numel() for p in gen.parameters()):,} params) on {len(ds.train)} images "
+            f"({len(ds.heldout)} held out) for {tcfg.epochs} epochs on {dev}" + (f" x {world}" if world > 1 else ""))
+
+    metrics: dict = dict(ckpt.get("metrics") or {}) if ckpt else {}
+    steps_this_run = 0
+    with _StopFlag() if world == 1 else _NoStop() as stop:
+        for epoch in range(start_epoch, tcfg.epochs):
+            batches = epoch_batches(len(ds.train), tcfg.batch_size, tcfg.seed, epoch, rank, world)
+            pair_gen = torch.Generator().manual_seed(_mix(tcfg.seed, epoch, rank, 1))
+            acc = {"g_gan": 0.0, "g_l1": 0.0, "d": 0.0, "n": 0, "images": 0, "seconds": 0.0}
+            first = 0
+            if resume_batch:
+                first, acc, resume_batch = resume_batch, dict(resume_acc), 0
+                pair_gen.set_state(pair_state)
+            bar = tqdm(total=len(batches), initial=first, desc=f"epoch {epoch + 1}/{tcfg.epochs}", unit="batch",
+                       disable=not progress or rank != 0, leave=False, dynamic_ncols=True)
+            for b in range(first, len(batches)):
+                if stop.requested:
+                    bar.close()
+                    if rank == 0:
+                        partial = {"batch": b, "acc": acc, "pair_rng": pair_gen.get_state()}
+                        _save(out / "last.pt", checkpoint(epoch, metrics, partial))
+                        say(f"interrupted: saved {out / 'last.pt'} (epoch {epoch + 1}, batch {b}); "
+                            f"continue with --resume")
+                    raise KeyboardInterrupt
+                t0 = time.perf_counter()
+                idx = train_idx[torch.tensor(batches[b])]
+                rgb = cache[idx].to(dev, non_blocking=True).permute(0, 3, 1, 2).float().div_(255)
+                inp, target = training_pair(rgb, deg, pair_gen)
+                losses = gan_step(g_model, d_model, opt_g, opt_d, scaler, inp, target, tcfg.l1_weight, amp,
+                                  freeze_d=world == 1)
+                step += 1
+                steps_this_run += 1
+                for k in ("g_gan", "g_l1", "d"):
+                    acc[k] += float(losses[k]) * len(idx)
+                acc["n"] += len(idx)
+                acc["images"] += len(idx) * world
+                acc["seconds"] += time.perf_counter() - t0
+                bar.update(1)
+                bar.set_postfix(g_l1=f"{acc['g_l1'] / acc['n']:.4f}", g_gan=f"{acc['g_gan'] / acc['n']:.3f}",
+                                d=f"{acc['d'] / acc['n']:.3f}", img_s=f"{acc['images'] / acc['seconds']:.1f}")
+                if interrupt_at_step is not None and steps_this_run == interrupt_at_step:
+                    signal.raise_signal(signal.SIGINT)
+            bar.close()
+            sums = torch.tensor([acc["g_gan"], acc["g_l1"], acc["d"], acc["n"]], dtype=torch.float64)
+            if world > 1:
+                import torch.distributed as dist
+                dist.all_reduce(sums)
+            if rank == 0:
+                metrics = {"epoch": epoch + 1, "step": step, "g_gan": sums[0].item() / sums[3].item(),
+                           "g_l1": sums[1].item() / sums[3].item(), "d": sums[2].item() / sums[3].item(),
+                           "images_per_s": acc["images"] / max(acc["seconds"], 1e-9)}
+                held_metrics, held_out = evaluate(gen, held_inp, held_target)
+                metrics.update(held_metrics)
+                grid = sample_grid(held_inp[:4], held_out[:4], held_target[:4])
+                from .synth import png_bytes
+                atomic_write(out / "samples" / f"epoch_{epoch + 1:03d}.png", [png_bytes(grid)])
+                ck = checkpoint(epoch + 1, metrics)
+                _save(out / "last.pt", ck)
+                if tcfg.save_every and (epoch + 1) % tcfg.save_every == 0:
+                    _save(out / f"epoch_{epoch + 1:03d}.pt", ck)
+                with open(out / "metrics.jsonl", "a") as f:
+                    f.write(json.dumps(metrics) + "\n")
+                say(f"epoch {epoch + 1}/{tcfg.epochs}: g_l1 {metrics['g_l1']:.4f} g_gan {metrics['g_gan']:.3f} "
+                    f"d {metrics['d']:.3f} | held-out L1 {metrics['heldout_l1']:.4f} PSNR {metrics['psnr']:.2f} "
+                    f"SSIM {metrics['ssim']:.3f} | {metrics['images_per_s']:.1f} img/s")
+    if world > 1:
+        import torch.distributed as dist
+        dist.barrier()
+        dist.destroy_process_group()
+    return metrics
+
+
+class _NoStop:
+    """Under torchrun, Ctrl-C reaches every rank: the default KeyboardInterrupt ends them all."""
+    requested = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
