@@ -96,6 +96,69 @@ def data_synth(out, kind, count, seed, size):
     click.echo(f"wrote {len(paths)} {kind} images to {out}")
 
 
+# ---------------------------------------------------------------- model files (export.py, translate.py, importers.py, bench.py)
+
+@cli.command()
+@click.argument("source", type=click.Path())
+@click.option("--precision", type=click.Choice(["uint8", "float16", "float32"]), default="uint8", show_default=True)
+@click.option("--onnx", "with_onnx", is_flag=True, help="also write NAME.onnx (float32 weights)")
+@click.option("--name", help="model name and file stem (default: the run folder or checkpoint name)")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="output folder (default: beside the source)")
+def export(source, precision, with_onnx, name, out_dir):
+    """Export a run folder or checkpoint to one model file (NAME.safetensors)."""
+    from .export import export as do_export
+    r = do_export(source, out_dir, name, precision, with_onnx)
+    click.echo(f"wrote {r['path']}  {r['size'] / 1e6:.2f} MB  {r['params']:,} params  {r['precision']}")
+    if "onnx_path" in r:
+        click.echo(f"wrote {r['onnx_path']}  {r['onnx_size'] / 1e6:.2f} MB")
+    click.echo(f"PSNR vs float32 checkpoint: {r['psnr']:.2f} dB on {r['inputs']}")
+
+
+@cli.command()
+@click.argument("model", type=click.Path())
+@click.argument("source", type=click.Path())
+@click.argument("output", type=click.Path())
+@click.option("--smooth", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+              help="temporal smoothing A: out = A * previous + (1 - A) * new")
+@click.option("--brightness", type=click.FloatRange(0, 10), default=1.0, show_default=True)
+@click.option("--contrast", type=click.FloatRange(0, 10), default=1.0, show_default=True)
+@click.option("--side-by-side", is_flag=True, help="show the input beside the output")
+@click.option("--threads", type=click.IntRange(min=0), default=0, help="ONNX Runtime threads (0: default)")
+def translate(model, source, output, smooth, brightness, contrast, side_by_side, threads):
+    """Apply MODEL to an image, a folder of images or a video."""
+    from .translate import translate as do_translate
+    n = do_translate(model, source, output, smooth=smooth, brightness=brightness, contrast=contrast,
+                     side_by_side=side_by_side, threads=threads or None)
+    click.echo(f"wrote {output} ({n} frame{'s' if n != 1 else ''})")
+
+
+@cli.command("import")
+@click.argument("path", type=click.Path())
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="output folder (default: current folder)")
+@click.option("--name", help="model name and file stem (default: from PATH)")
+@click.option("--precision", type=click.Choice(["uint8", "float16", "float32"]), default="uint8", show_default=True)
+def import_(path, out_dir, name, precision):
+    """Convert a Keras .h5 generator or a TF.js graph model (model.json) into a model file."""
+    from .importers import import_model
+    r = import_model(path, out_dir, name, precision)
+    click.echo(f"wrote {r['path']}  {r['size'] / 1e6:.2f} MB  {r['params']:,} params  {r['precision']}  "
+               f"(from {r['source']}: down {r['down']}, up {r['up']})")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@click.option("--presets", default="small,medium,large", show_default=True, help="comma-separated presets")
+@click.option("--frames", type=click.IntRange(min=1), default=20, show_default=True, help="timed frames per runtime")
+@click.option("--clip-frames", type=click.IntRange(min=1), default=30, show_default=True,
+              help="frames of the 640x480 clip for translate")
+def bench(as_json, presets, frames, clip_frames):
+    """Speed and size table for this machine (random weights)."""
+    from .bench import format_table, run_bench
+    rows = run_bench([p.strip() for p in presets.split(",") if p.strip()], frames, clip_frames,
+                     progress=not as_json)
+    click.echo(json.dumps(rows, indent=2) if as_json else format_table(rows))
+
+
 @cli.command()
 @click.argument("data_sources", metavar="DATA...", nargs=-1, required=True, type=click.Path())
 @click.option("--preset", type=click.Choice(["small", "medium", "large"]), default="small", show_default=True)

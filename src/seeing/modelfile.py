@@ -17,6 +17,7 @@ Weights are uint8, float16 or float32 (the file's precision); biases, scales and
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 import tempfile
@@ -140,7 +141,7 @@ def parse_header(data: bytes, where: str = "model file") -> tuple[dict, dict, in
         _fail(where, f"header length {n} runs past the end of the file ({len(data)} bytes)")
     try:
         header = json.loads(data[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         _fail(where, f"header is not valid JSON ({e.__class__.__name__})")
     if not isinstance(header, dict):
         _fail(where, "header is not a JSON object")
@@ -152,7 +153,7 @@ def parse_header(data: bytes, where: str = "model file") -> tuple[dict, dict, in
     for key, e in header.items():
         if not isinstance(e, dict) or set(e) != {"dtype", "shape", "data_offsets"}:
             _fail(where, f"tensor {key!r} entry must have exactly dtype, shape and data_offsets")
-        if e["dtype"] not in _DTYPES:
+        if not isinstance(e["dtype"], str) or e["dtype"] not in _DTYPES:
             _fail(where, f"tensor {key!r} has unsupported dtype {e['dtype']!r}")
         shape, offs = e["shape"], e["data_offsets"]
         if not (isinstance(shape, list) and all(type(s) is int and 0 <= s < 1 << 31 for s in shape)):
@@ -160,7 +161,7 @@ def parse_header(data: bytes, where: str = "model file") -> tuple[dict, dict, in
         if not (isinstance(offs, list) and len(offs) == 2 and all(type(o) is int for o in offs)
                 and 0 <= offs[0] <= offs[1] <= size):
             _fail(where, f"tensor {key!r} has offsets {offs!r} outside the data ({size} bytes)")
-        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        count = math.prod(shape)  # Python ints: no overflow, nothing allocated
         if count * np.dtype(_DTYPES[e["dtype"]]).itemsize != offs[1] - offs[0]:
             _fail(where, f"tensor {key!r}: {offs[1] - offs[0]} bytes do not hold shape {shape} of {e['dtype']}")
         spans.append((offs[0], offs[1], key))
@@ -168,6 +169,14 @@ def parse_header(data: bytes, where: str = "model file") -> tuple[dict, dict, in
     for (b0, e0, k0), (b1, e1, k1) in zip(spans, spans[1:]):
         if b1 < e0:
             _fail(where, f"tensors {k0!r} and {k1!r} overlap")
+    # Like the safetensors package: the tensors tile the data exactly, no holes, nothing after.
+    covered = 0
+    for b0, e0, key in spans:
+        if b0 != covered:
+            _fail(where, f"tensor {key!r} starts at {b0}, expected {covered} (hole in the data)")
+        covered = e0
+    if covered != size:
+        _fail(where, f"{size - covered} bytes after the last tensor")
     return header, meta, 8 + n
 
 
@@ -189,6 +198,44 @@ def parse_meta(meta: dict, where: str) -> dict:
     return info
 
 
+def _is_int(x, lo: int, hi: int) -> bool:
+    return type(x) is int and lo <= x <= hi
+
+
+def _is_num(x) -> bool:
+    return type(x) in (int, float) and math.isfinite(x)
+
+
+def _check_architecture(info: dict, where: str) -> tuple[GeneratorConfig, DegradeParams]:
+    """Types and ranges of the architecture and degradation, before anything is built from them."""
+    a, d = info["architecture"], info["degradation"]
+    for key in ("down", "up"):
+        f = a.get(key)
+        if not (isinstance(f, list) and len(f) <= 13 and all(_is_int(x, 1, 8192) for x in f)):
+            _fail(where, f"architecture {key!r} must be a list of at most 13 integers from 1 to 8192")
+    if not (_is_int(a.get("resolution"), 2, 8192) and _is_int(a.get("in_channels", 1), 1, 64)
+            and _is_int(a.get("out_channels", 3), 1, 64) and _is_num(a.get("leaky_slope", 0.2))
+            and _is_num(a.get("bn_eps", 1e-5))):
+        _fail(where, "architecture resolution, channels, leaky_slope or bn_eps out of range")
+    luma = d.get("luma", [0.299, 0.587, 0.114])
+    if not (_is_int(d.get("resolution"), 2, 8192) and _is_int(d.get("grid", 11), 1, 8192)
+            and _is_num(d.get("bicubic_a", -0.75)) and isinstance(luma, list) and len(luma) == 3
+            and all(_is_num(x) for x in luma)):
+        _fail(where, "degradation resolution, grid, bicubic_a or luma out of range")
+    for key in ("scale_range", "brightness_range", "contrast_range"):
+        r = d.get(key, [1.0, 1.0])
+        if not (isinstance(r, list) and len(r) == 2 and all(_is_num(x) for x in r)):
+            _fail(where, f"degradation {key} must be two numbers")
+    try:
+        cfg = GeneratorConfig.from_dict(a)
+        deg = DegradeParams.from_dict(d)
+    except (TypeError, ValueError) as e:
+        _fail(where, f"invalid architecture or degradation: {e}")
+    if deg.resolution != cfg.resolution:
+        _fail(where, f"degradation resolution {deg.resolution} differs from the architecture's {cfg.resolution}")
+    return cfg, deg
+
+
 def read_model(path_or_bytes, where: str | None = None) -> Model:
     """Load and fully validate a model file (path or bytes); raises ModelFileError on anything malformed."""
     if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
@@ -201,13 +248,7 @@ def read_model(path_or_bytes, where: str | None = None) -> Model:
             _fail(where, f"cannot read ({e.strerror or e})")
     entries, meta, start = parse_header(data, where)
     info = parse_meta(meta, where)
-    try:
-        cfg = GeneratorConfig.from_dict(info["architecture"])
-        deg = DegradeParams.from_dict(info["degradation"])
-    except (TypeError, ValueError) as e:
-        _fail(where, f"invalid architecture or degradation: {e}")
-    if cfg.resolution > 4096 or max(cfg.down + cfg.up) > 8192 or deg.resolution != cfg.resolution:
-        _fail(where, "architecture out of range (resolution up to 4096, filters up to 8192, same resolution)")
+    cfg, deg = _check_architecture(info, where)
     precision = info["precision"]
 
     def tensor(key: str, dtype: str, shape: tuple) -> np.ndarray:
@@ -238,7 +279,7 @@ def read_model(path_or_bytes, where: str | None = None) -> Model:
     extra = set(entries) - expected
     if extra:
         _fail(where, f"unexpected tensors {sorted(extra)[:3]}")
-    for w in weights:
-        if not np.isfinite(w).all():
-            _fail(where, "weights contain NaN or infinity")
+    for name, w, b in zip(names, weights, biases):
+        if not (np.isfinite(w).all() and np.isfinite(b).all()):
+            _fail(where, f"layer {name} has NaN or infinite weights")
     return Model(cfg, deg, precision, str(info.get("name", "model")), info, weights, biases, kinds)
