@@ -108,7 +108,8 @@ def video_frames(path: str | Path, n: int, side: int = 256, dark: float = DARK_L
             stream = container.streams.video[0]
         if total < 1:
             raise UserError(f"{path}: the video has no frames")
-        picks = sorted({min(total - 1, int((k + 0.5) * total / n)) for k in range(min(n, total))})
+        n = min(n, total)
+        picks = sorted({min(total - 1, int((k + 0.5) * total / n)) for k in range(n)})
         out, want, looking, decoded = [], 0, False, 0
         for i, frame in enumerate(container.decode(stream)):
             decoded += 1
