@@ -205,7 +205,11 @@ def main(argv=None):
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
-    except click.ClickException as e:  # usage errors (exit 2) and UserError (exit 2)
+    except click.UsageError as e:  # wrong flags: one line, with where to look for help
+        where = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+        click.echo(f"Error: {' '.join(e.format_message().split())}{where}", err=True)
+        sys.exit(2)
+    except click.ClickException as e:  # UserError (exit 2)
         e.show()
         sys.exit(e.exit_code)
     except (ModelFileError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as e:
