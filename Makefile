@@ -30,3 +30,7 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
+
+# The CPU engine's .wasm variants, rebuilt from src/seeing/wasm/kernels.c (deterministic; tests check the committed ones).
+wasm:
+	$(BIN)/python -m seeing.wasm.build

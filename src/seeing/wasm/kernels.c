@@ -1,0 +1,557 @@
+/* The CPU engine's kernels: one whole frame of the seeing generator in wasm32 SIMD128.
+ *
+ * A frame is: RGBA camera frame -> degradation (centre crop, luma, area pool to grid x grid,
+ * bicubic back up, brightness/contrast about the mean, to [-1, 1]) -> U-Net (down convs 4x4 s2 p1
+ * + bias + LeakyReLU, transposed convs 4x4 s2 p1 + bias + ReLU reading the skip from a second
+ * buffer in place, the last one + tanh) -> RGBA with temporal smoothing.
+ *
+ * Layouts
+ *   activations  NHWC float32 with a one-pixel zero border: (side+2) x (side+2) x C. The border is
+ *                never written, so every tap reads valid memory and padding costs no branches.
+ *   down weights per block of 8 output channels (the last block 4 or 8 wide, zero padded):
+ *                [ky 4][kx 4][cin][8], so one output row segment of 4 pixels reads the weights
+ *                of a kernel row as one contiguous stream (kx and cin together).
+ *   up weights   per block: [phase py,px 4][tap row a 2][(tap col b 2 x cin_a) then (b 2 x cin_b)][8]:
+ *                each output parity class of a transposed conv is a 2x2 conv of the input; the
+ *                skip channels (cin_b, from the mirrored down layer) follow the up channels.
+ * Register blocking: 4 output pixels x 8 output channels (8 f32x4 accumulators) or 8 x 4.
+ * Taps that fall entirely in the zero border are skipped, so the 1x1 and 2x2 layers of the deep
+ * end read only the weights that matter.
+ *
+ * Threads (THREADS build, shared memory): every worker calls frame_run(net, tid, nthreads); the
+ * work of each stage is split by (output channel block, row) and the stages are separated by a
+ * barrier on atomics in the shared memory. The whole frame is one call: no per-layer JS.
+ * The code uses no shadow stack (no address-taken locals), so workers can share one memory.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+#define INLINE static inline __attribute__((always_inline))
+
+#ifdef RELAXED
+#define FMA(acc, a, b) wasm_f32x4_relaxed_madd(a, b, acc)
+#else
+#define FMA(acc, a, b) wasm_f32x4_add(acc, wasm_f32x4_mul(a, b))
+#endif
+
+#define MAXL 40 /* layers: resolution up to 2^20 */
+
+typedef struct {
+    int kind, act;         /* kind 0 down, 1 up; act 0 leaky, 1 relu, 2 tanh */
+    float slope;           /* LeakyReLU slope */
+    int in_side, out_side; /* unpadded sides */
+    int cin_a, cin_b, cout;
+    float *in_a, *in_b, *out, *w, *bias;
+} Layer;
+
+typedef struct {
+    int n_down, n_layers, res, grid;
+    double luma[3];
+    int *u_idx;        /* res x 4 bicubic taps (clamped indices) */
+    double *u_w;       /* res x 4 bicubic weights */
+    double *u_colsum;  /* grid: column sums of U, for the mean */
+    double *pooled;    /* grid x grid: P X P^T */
+    double *tmp;       /* per thread grid x res: pooled U^T */
+    int max_threads;
+    float *x0;         /* padded degraded input (res+2)^2 */
+    float *hist;       /* res x res x 3 smoothed output */
+    uint8_t *rgba_out; /* res x res x 4 */
+    uint8_t *rgba_in;  /* the frame */
+    int in_w, in_h, in_cap;
+    float brightness, contrast, smooth; /* smooth: weight of the previous output (0 = none) */
+    int mirror;
+    Layer layers[MAXL];
+    int bar_count, bar_gen; /* barrier */
+} Net;
+
+/* ------------------------------------------------------------------ memory */
+
+extern unsigned char __heap_base;
+static size_t heap_top;
+
+static int ensure(size_t end) {
+    size_t have = __builtin_wasm_memory_size(0) * 65536u;
+    if (end <= have) return 1;
+    return __builtin_wasm_memory_grow(0, (end - have + 65535u) / 65536u) != (size_t)-1;
+}
+
+/* Zeroed, 64-byte aligned memory from a bump allocator (the engine frees everything at once by
+ * dropping the memory). Returns 0 when the memory cannot grow. */
+EXPORT(alloc) void *alloc(size_t n) {
+    if (!heap_top) heap_top = (size_t)&__heap_base;
+    size_t p = (heap_top + 63) & ~(size_t)63;
+    if (p + n < p || !ensure(p + n)) return 0;
+    heap_top = p + n;
+    __builtin_memset((void *)p, 0, n);
+    return (void *)p;
+}
+
+/* A temporary area of n bytes past the heap top, not reserved: valid until the next alloc. */
+EXPORT(scratch) void *scratch(size_t n) {
+    if (!heap_top) heap_top = (size_t)&__heap_base;
+    size_t p = (heap_top + 63) & ~(size_t)63;
+    if (p + n < p || !ensure(p + n)) return 0;
+    return (void *)p;
+}
+
+/* ------------------------------------------------------------------ threads */
+
+INLINE void split(int total, int tid, int nt, int *lo, int *hi) {
+    *lo = (int)((long long)total * tid / nt);
+    *hi = (int)((long long)total * (tid + 1) / nt);
+}
+
+static void barrier(Net *n, int nt) {
+#ifdef THREADS
+    if (nt <= 1) return;
+    int gen = __atomic_load_n(&n->bar_gen, __ATOMIC_ACQUIRE);
+    if (__atomic_add_fetch(&n->bar_count, 1, __ATOMIC_ACQ_REL) == nt) {
+        __atomic_store_n(&n->bar_count, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&n->bar_gen, gen + 1, __ATOMIC_RELEASE);
+        __builtin_wasm_memory_atomic_notify(&n->bar_gen, (unsigned)nt);
+    } else {
+        /* spin first: stages last tens of microseconds; then sleep */
+        for (int spin = 0; __atomic_load_n(&n->bar_gen, __ATOMIC_ACQUIRE) == gen; spin++)
+            if (spin > 20000) __builtin_wasm_memory_atomic_wait32(&n->bar_gen, gen, 1000000);
+    }
+#else
+    (void)n; (void)nt;
+#endif
+}
+
+/* ------------------------------------------------------------------ math */
+
+static double cubic(double x, double a) {
+    x = x < 0 ? -x : x;
+    if (x <= 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+    if (x < 2) return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
+    return 0.0;
+}
+
+static double floor_d(double x) {
+    double t = (double)(long long)x;
+    return t > x ? t - 1 : t;
+}
+
+/* tanh(x) = sign(x) (1 - 2 / (exp(2|x|) + 1)); exp by range reduction and a degree-6 polynomial */
+INLINE v128_t vtanh(v128_t x) {
+    v128_t sign = wasm_v128_and(x, wasm_i32x4_splat((int)0x80000000u));
+    v128_t y = wasm_f32x4_min(wasm_f32x4_mul(wasm_f32x4_abs(x), wasm_f32x4_splat(2.0f)), wasm_f32x4_splat(20.0f));
+    v128_t k = wasm_f32x4_nearest(wasm_f32x4_mul(y, wasm_f32x4_splat(1.44269504088896341f)));
+    v128_t r = wasm_f32x4_sub(y, wasm_f32x4_mul(k, wasm_f32x4_splat(0.693359375f)));
+    r = wasm_f32x4_sub(r, wasm_f32x4_mul(k, wasm_f32x4_splat(-2.12194440e-4f)));
+    v128_t p = wasm_f32x4_splat(1.0f / 720);
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 120));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 24));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 6));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+    v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(k), wasm_i32x4_splat(127)), 23);
+    v128_t e = wasm_f32x4_mul(p, scale);
+    v128_t t = wasm_f32x4_sub(wasm_f32x4_splat(1.0f), wasm_f32x4_div(wasm_f32x4_splat(2.0f), wasm_f32x4_add(e, wasm_f32x4_splat(1.0f))));
+    return wasm_v128_or(t, sign);
+}
+
+INLINE v128_t activate(v128_t x, int act, v128_t slope) {
+    if (act == 0) return wasm_v128_bitselect(x, wasm_f32x4_mul(x, slope), wasm_f32x4_gt(x, wasm_f32x4_splat(0.0f)));
+    if (act == 1) return wasm_f32x4_max(x, wasm_f32x4_splat(0.0f));
+    return vtanh(x);
+}
+
+/* Store the first `valid` lanes (all four when valid >= 4): the last block may be narrower. */
+INLINE void store_lanes(float *o, v128_t v, int valid) {
+    if (valid >= 4) {
+        wasm_v128_store(o, v);
+        return;
+    }
+    o[0] = wasm_f32x4_extract_lane(v, 0);
+    if (valid > 1) o[1] = wasm_f32x4_extract_lane(v, 1);
+    if (valid > 2) o[2] = wasm_f32x4_extract_lane(v, 2);
+}
+
+/* ------------------------------------------------------------------ micro kernel
+ * acc[p][v] += sum_j x[p*ps + j] * w[j][4v..4v+3] for NP pixels and NV vectors of channels. */
+INLINE void mk(v128_t *acc, const float *x, int ps, const float *w, int J, const int NP, const int NV) {
+    for (int j = 0; j < J; j++) {
+        v128_t w0 = wasm_v128_load(w + j * 4 * NV);
+        v128_t w1 = NV > 1 ? wasm_v128_load(w + j * 4 * NV + 4) : w0;
+#pragma clang loop unroll(full)
+        for (int p = 0; p < NP; p++) {
+            v128_t a = wasm_v128_load32_splat(x + p * ps + j);
+            acc[p * NV] = FMA(acc[p * NV], a, w0);
+            if (NV > 1) acc[p * NV + 1] = FMA(acc[p * NV + 1], a, w1);
+        }
+    }
+}
+
+INLINE void epilogue(const Layer *L, v128_t *acc, float *o, int ostride, int valid, const int NP, const int NV) {
+    v128_t slope = wasm_f32x4_splat(L->slope);
+#pragma clang loop unroll(full)
+    for (int p = 0; p < NP; p++)
+#pragma clang loop unroll(full)
+        for (int v = 0; v < NV; v++) store_lanes(o + p * ostride + 4 * v, activate(acc[p * NV + v], L->act, slope), valid - 4 * v);
+}
+
+INLINE void init_acc(v128_t *acc, const float *bias, const int NP, const int NV) {
+#pragma clang loop unroll(full)
+    for (int p = 0; p < NP; p++)
+#pragma clang loop unroll(full)
+        for (int v = 0; v < NV; v++) acc[p * NV + v] = wasm_v128_load(bias + 4 * v);
+}
+
+/* ------------------------------------------------------------------ down conv 4x4 s2 p1 */
+
+/* NP output pixels from ox, full kernel rows ky0..ky1 (kx 0..3 as one stream). */
+INLINE void down_block(const Layer *L, const float *w, int co, int oy, int ox, int ky0, int ky1, const int NP, const int NV) {
+    v128_t acc[8];
+    int cin = L->cin_a, W2 = L->in_side + 2, J = 4 * cin;
+    init_acc(acc, L->bias + co, NP, NV);
+    for (int ky = ky0; ky < ky1; ky++)
+        mk(acc, L->in_a + ((2 * oy + ky) * W2 + 2 * ox) * cin, 2 * cin, w + ky * J * 4 * NV, J, NP, NV);
+    epilogue(L, acc, L->out + ((oy + 1) * (L->out_side + 2) + ox + 1) * L->cout + co, L->cout, L->cout - co, NP, NV);
+}
+
+/* One output pixel, only the taps inside the image. */
+INLINE void down_pixel(const Layer *L, const float *w, int co, int oy, int ox, int ky0, int ky1, const int NV) {
+    v128_t acc[2];
+    int cin = L->cin_a, W2 = L->in_side + 2;
+    int kx0 = 2 * ox < 1 ? 1 - 2 * ox : 0, kx1 = L->in_side + 1 - 2 * ox < 4 ? L->in_side + 1 - 2 * ox : 4;
+    init_acc(acc, L->bias + co, 1, NV);
+    for (int ky = ky0; ky < ky1; ky++)
+        mk(acc, L->in_a + ((2 * oy + ky) * W2 + 2 * ox + kx0) * cin, 0, w + (ky * 4 + kx0) * cin * 4 * NV, (kx1 - kx0) * cin, 1, NV);
+    epilogue(L, acc, L->out + ((oy + 1) * (L->out_side + 2) + ox + 1) * L->cout + co, 0, L->cout - co, 1, NV);
+}
+
+static void down_row(const Layer *L, int co, int oy) {
+    const float *w = L->w + (size_t)co * 16 * L->cin_a;
+    int ky0 = 2 * oy < 1 ? 1 - 2 * oy : 0;
+    int ky1 = L->in_side + 1 - 2 * oy < 4 ? L->in_side + 1 - 2 * oy : 4;
+    int wo = L->out_side, ox = 0;
+    if (L->cout - co > 4) {
+        for (; ox + 4 <= wo; ox += 4) down_block(L, w, co, oy, ox, ky0, ky1, 4, 2);
+        for (; ox < wo; ox++) down_pixel(L, w, co, oy, ox, ky0, ky1, 2);
+    } else {
+        for (; ox + 8 <= wo; ox += 8) down_block(L, w, co, oy, ox, ky0, ky1, 8, 1);
+        for (; ox < wo; ox++) down_pixel(L, w, co, oy, ox, ky0, ky1, 1);
+    }
+}
+
+/* ------------------------------------------------------------------ transposed conv 4x4 s2 p1
+ * Output (oy, ox) = (2m + py, 2n + px) reads padded input rows m+py+a and cols n+px+b (a, b in
+ * {0, 1}) with kernel tap (3-py-2a, 3-px-2b). */
+
+INLINE void up_block(const Layer *L, const float *wp, int co, int oy, int n0, int px, int a0, int a1, const int NP, const int NV) {
+    v128_t acc[8];
+    int ca = L->cin_a, cb = L->cin_b, W2 = L->in_side + 2, m = oy >> 1, py = oy & 1;
+    int ct = ca + cb;
+    init_acc(acc, L->bias + co, NP, NV);
+    for (int a = a0; a < a1; a++) {
+        int r = m + py + a;
+        const float *w = wp + a * 2 * ct * 4 * NV;
+        mk(acc, L->in_a + ((size_t)r * W2 + n0 + px) * ca, ca, w, 2 * ca, NP, NV);
+        if (cb) mk(acc, L->in_b + ((size_t)r * W2 + n0 + px) * cb, cb, w + 2 * ca * 4 * NV, 2 * cb, NP, NV);
+    }
+    epilogue(L, acc, L->out + ((oy + 1) * (L->out_side + 2) + 2 * n0 + px + 1) * L->cout + co, 2 * L->cout, L->cout - co, NP, NV);
+}
+
+INLINE void up_pixel(const Layer *L, const float *wp, int co, int oy, int n, int px, int a0, int a1, const int NV) {
+    v128_t acc[2];
+    int ca = L->cin_a, cb = L->cin_b, W2 = L->in_side + 2, m = oy >> 1, py = oy & 1;
+    int ct = ca + cb;
+    int b0 = n + px < 1 ? 1 : 0, b1 = n + px + 1 > L->in_side ? 1 : 2;
+    init_acc(acc, L->bias + co, 1, NV);
+    for (int a = a0; a < a1; a++) {
+        int r = m + py + a;
+        const float *w = wp + a * 2 * ct * 4 * NV;
+        for (int b = b0; b < b1; b++) {
+            mk(acc, L->in_a + ((size_t)r * W2 + n + px + b) * ca, 0, w + b * ca * 4 * NV, ca, 1, NV);
+            if (cb) mk(acc, L->in_b + ((size_t)r * W2 + n + px + b) * cb, 0, w + (2 * ca + b * cb) * 4 * NV, cb, 1, NV);
+        }
+    }
+    epilogue(L, acc, L->out + ((oy + 1) * (L->out_side + 2) + 2 * n + px + 1) * L->cout + co, 0, L->cout - co, 1, NV);
+}
+
+static void up_row(const Layer *L, int co, int oy) {
+    int ct = L->cin_a + L->cin_b, side = L->in_side, m = oy >> 1, py = oy & 1;
+    int a0 = m + py < 1 ? 1 : 0, a1 = m + py + 1 > side ? 1 : 2;
+    int wide = L->cout - co > 4;
+    for (int px = 0; px < 2; px++) {
+        const float *wp = L->w + (size_t)co * 16 * ct + (size_t)(py * 2 + px) * 2 * 2 * ct * (wide ? 8 : 4);
+        int n = 0;
+        if (wide) {
+            for (; n + 4 <= side; n += 4) up_block(L, wp, co, oy, n, px, a0, a1, 4, 2);
+            for (; n < side; n++) up_pixel(L, wp, co, oy, n, px, a0, a1, 2);
+        } else {
+            for (; n + 8 <= side; n += 8) up_block(L, wp, co, oy, n, px, a0, a1, 8, 1);
+            for (; n < side; n++) up_pixel(L, wp, co, oy, n, px, a0, a1, 1);
+        }
+    }
+}
+
+/* Run layer i's share of (channel block, row) units; block-major so a thread keeps its weights hot. */
+EXPORT(layer_run) void layer_run(Net *n, int i, int tid, int nt) {
+    const Layer *L = &n->layers[i];
+    int rows = L->out_side, blocks = (L->cout + 7) / 8, lo, hi;
+    split(rows * blocks, tid, nt, &lo, &hi);
+    for (int u = lo; u < hi; u++) {
+        int co = (u / rows) * 8, row = u % rows;
+        if (L->kind == 0) down_row(L, co, row);
+        else up_row(L, co, row);
+    }
+}
+
+/* ------------------------------------------------------------------ building the net */
+
+EXPORT(net_create) Net *net_create(int n_down, int res, int grid, double bicubic_a, double l0, double l1, double l2, int max_threads) {
+    if (n_down < 1 || 2 * n_down > MAXL || res != 1 << n_down || grid < 1 || grid > res || max_threads < 1) return 0;
+    Net *n = alloc(sizeof(Net));
+    if (!n) return 0;
+    n->n_down = n_down;
+    n->n_layers = 2 * n_down;
+    n->res = res;
+    n->grid = grid;
+    n->luma[0] = l0, n->luma[1] = l1, n->luma[2] = l2;
+    n->max_threads = max_threads;
+    n->u_idx = alloc(sizeof(int) * 4 * res);
+    n->u_w = alloc(sizeof(double) * 4 * res);
+    n->u_colsum = alloc(sizeof(double) * grid);
+    n->pooled = alloc(sizeof(double) * grid * grid);
+    n->tmp = alloc(sizeof(double) * grid * res * max_threads);
+    n->x0 = alloc(sizeof(float) * (res + 2) * (res + 2));
+    n->hist = alloc(sizeof(float) * res * res * 3);
+    n->rgba_out = alloc((size_t)res * res * 4);
+    if (!n->u_idx || !n->u_w || !n->u_colsum || !n->pooled || !n->tmp || !n->x0 || !n->hist || !n->rgba_out) return 0;
+    /* bicubic_matrix(grid, res): torch's align_corners=False source coordinate, edges clamped */
+    double scale = (double)grid / res;
+    for (int i = 0; i < res; i++) {
+        double x = scale * (i + 0.5) - 0.5, x0 = floor_d(x), t = x - x0;
+        double ws[4] = {cubic(t + 1, bicubic_a), cubic(t, bicubic_a), cubic(1 - t, bicubic_a), cubic(2 - t, bicubic_a)};
+        for (int k = 0; k < 4; k++) {
+            int idx = (int)x0 + k - 1;
+            idx = idx < 0 ? 0 : idx > grid - 1 ? grid - 1 : idx;
+            n->u_idx[i * 4 + k] = idx;
+            n->u_w[i * 4 + k] = ws[k];
+            n->u_colsum[idx] += ws[k];
+        }
+    }
+    return n;
+}
+
+/* Declare layer i (in forward order); channels and wiring follow the U-Net. Returns 0 when out of memory. */
+EXPORT(net_layer) int net_layer(Net *n, int i, int cout, float slope) {
+    if (i < 0 || i >= n->n_layers || cout < 1) return 0;
+    Layer *L = &n->layers[i];
+    int nd = n->n_down;
+    L->cout = cout;
+    L->slope = slope;
+    if (i < nd) {
+        L->kind = 0, L->act = 0;
+        L->in_side = n->res >> i;
+        L->out_side = L->in_side / 2;
+        L->in_a = i == 0 ? n->x0 : n->layers[i - 1].out;
+        L->cin_a = i == 0 ? 1 : n->layers[i - 1].cout;
+    } else {
+        int j = i - nd;
+        L->kind = 1;
+        L->act = i == n->n_layers - 1 ? 2 : 1;
+        L->in_side = n->res >> (nd - j);
+        L->out_side = 2 * L->in_side;
+        L->in_a = n->layers[i - 1].out;
+        L->cin_a = n->layers[i - 1].cout;
+        if (j > 0) {
+            L->in_b = n->layers[nd - 1 - j].out;
+            L->cin_b = n->layers[nd - 1 - j].cout;
+        }
+    }
+    int ct = L->cin_a + L->cin_b, cpad = (cout + 7) / 8 * 8;
+    size_t wsize = (size_t)cout / 8 * 8 * 16 * ct + (cout % 8 ? (cout % 8 > 4 ? 8 : 4) : 0) * 16 * (size_t)ct;
+    L->w = alloc(sizeof(float) * wsize);
+    L->bias = alloc(sizeof(float) * cpad);
+    L->out = alloc(sizeof(float) * (L->out_side + 2) * (L->out_side + 2) * cout);
+    return L->w && L->bias && L->out;
+}
+
+static float half_to_float(uint16_t h) {
+    uint32_t s = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, bits;
+    if (e == 0x1f) bits = s | 0x7f800000u | (m << 13);
+    else if (e) bits = s | ((e + 112) << 23) | (m << 13);
+    else if (!m) bits = s;
+    else { /* subnormal: normalise */
+        e = 113;
+        while (!(m & 0x400)) m <<= 1, e--;
+        bits = s | (e << 23) | ((m & 0x3ff) << 13);
+    }
+    union { uint32_t u; float f; } c = {bits};
+    return c.f;
+}
+
+/* Load layer i's weights from the file's layout (cout, cin, 4, 4) in dtype 0 float32, 1 float16,
+ * 2 uint8 (w = scale * (q - zero), per output channel), dequantized into the packed layout. */
+EXPORT(net_load) void net_load(Net *n, int i, const void *raw, int dtype, const float *scale, const float *zero, const float *bias) {
+    Layer *L = &n->layers[i];
+    int cout = L->cout, ca = L->cin_a, cb = L->cin_b, ct = ca + cb;
+    for (int c = 0; c < cout; c++) L->bias[c] = bias[c];
+    for (int co = 0; co < cout; co += 8) {
+        int bw = cout - co > 4 ? 8 : 4;
+        float *dst = L->w + (size_t)co * 16 * ct;
+        for (int l = 0; l < bw; l++) {
+            int c = co + l;
+            if (c >= cout) continue;
+            for (int ci = 0; ci < ct; ci++)
+                for (int k = 0; k < 16; k++) {
+                    size_t src = ((size_t)c * ct + ci) * 16 + k;
+                    float v = dtype == 0 ? ((const float *)raw)[src]
+                            : dtype == 1 ? half_to_float(((const uint16_t *)raw)[src])
+                                         : scale[c] * ((float)((const uint8_t *)raw)[src] - zero[c]);
+                    int ky = k >> 2, kx = k & 3;
+                    size_t at;
+                    if (L->kind == 0) {
+                        at = (size_t)(ky * 4 + kx) * ct + ci;
+                    } else {
+                        int py = (3 - ky) & 1, a = (3 - ky) >> 1, px = (3 - kx) & 1, b = (3 - kx) >> 1;
+                        size_t part = ci < ca ? (size_t)b * ca + ci : 2 * (size_t)ca + (size_t)b * cb + (ci - ca);
+                        at = ((size_t)((py * 2 + px) * 2 + a)) * 2 * ct + part;
+                    }
+                    dst[at * bw + l] = v;
+                }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ degradation */
+
+/* Stage 1: pooled = P X P^T straight from the RGBA frame (centre square crop), grid rows split
+ * over threads. Sums of R, G, B are exact integers; luma is applied per cell. */
+static void degrade_pool(Net *n, int tid, int nt) {
+    int g = n->grid, w = n->in_w, h = n->in_h, S = w < h ? w : h;
+    int top = (h - S) / 2, left = (w - S) / 2, lo, hi;
+    split(g, tid, nt, &lo, &hi);
+    for (int gy = lo; gy < hi; gy++) {
+        int ys = gy * S / g, ye = ((gy + 1) * S + g - 1) / g;
+        for (int gx = 0; gx < g; gx++) {
+            int xs = gx * S / g, xe = ((gx + 1) * S + g - 1) / g;
+            double sr = 0, sg = 0, sb = 0;
+            for (int y = ys; y < ye; y++) {
+                const uint8_t *row = n->rgba_in + ((size_t)(top + y) * w + left) * 4;
+                int x = xs;
+                uint32_t r = 0, gg = 0, b = 0;
+                while (x + 4 <= xe) { /* 16-bit lanes hold up to 128 steps of two pixels each */
+                    v128_t acc = wasm_i16x8_splat(0);
+                    for (int k = 0; k < 128 && x + 4 <= xe; k++, x += 4) {
+                        v128_t v = wasm_v128_load(row + 4 * x);
+                        acc = wasm_i16x8_add(acc, wasm_i16x8_add(wasm_u16x8_extend_low_u8x16(v), wasm_u16x8_extend_high_u8x16(v)));
+                    }
+                    v128_t lo32 = wasm_u32x4_extend_low_u16x8(acc), hi32 = wasm_u32x4_extend_high_u16x8(acc);
+                    v128_t s4 = wasm_i32x4_add(lo32, hi32);
+                    r += (uint32_t)wasm_i32x4_extract_lane(s4, 0);
+                    gg += (uint32_t)wasm_i32x4_extract_lane(s4, 1);
+                    b += (uint32_t)wasm_i32x4_extract_lane(s4, 2);
+                }
+                for (; x < xe; x++) r += row[4 * x], gg += row[4 * x + 1], b += row[4 * x + 2];
+                sr += r, sg += gg, sb += b;
+            }
+            double v = (n->luma[0] * sr + n->luma[1] * sg + n->luma[2] * sb) / (255.0 * (ye - ys) * (xe - xs));
+            n->pooled[gy * g + (n->mirror ? g - 1 - gx : gx)] = v;
+        }
+    }
+}
+
+/* Stage 2: x = U pooled U^T, brightness/contrast about the mean, clip, to [-1, 1] into x0. */
+static void degrade_expand(Net *n, int tid, int nt) {
+    int g = n->grid, R = n->res, lo, hi;
+    double *t = n->tmp + (size_t)tid * g * R; /* t = pooled U^T, g x R */
+    for (int gy = 0; gy < g; gy++)
+        for (int c = 0; c < R; c++) {
+            double s = 0;
+            for (int k = 0; k < 4; k++) s += n->pooled[gy * g + n->u_idx[c * 4 + k]] * n->u_w[c * 4 + k];
+            t[gy * R + c] = s;
+        }
+    double mean = 0;
+    for (int gy = 0; gy < g; gy++)
+        for (int gx = 0; gx < g; gx++) mean += n->u_colsum[gy] * n->pooled[gy * g + gx] * n->u_colsum[gx];
+    mean /= (double)R * R;
+    double b = n->brightness, c = n->contrast;
+    split(R, tid, nt, &lo, &hi);
+    for (int r = lo; r < hi; r++) {
+        const int *idx = n->u_idx + r * 4;
+        const double *uw = n->u_w + r * 4;
+        float *o = n->x0 + (size_t)(r + 1) * (R + 2) + 1;
+        for (int col = 0; col < R; col++) {
+            double x = uw[0] * t[idx[0] * R + col] + uw[1] * t[idx[1] * R + col] + uw[2] * t[idx[2] * R + col] + uw[3] * t[idx[3] * R + col];
+            double y = b * ((x - mean) * c + mean);
+            y = y < 0 ? 0 : y > 1 ? 1 : y;
+            o[col] = (float)(y * 2 - 1);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ output */
+
+/* Final layer output (padded HWC, 3 channels) -> smoothed history -> RGBA bytes. */
+static void to_rgba(Net *n, int tid, int nt) {
+    int R = n->res, lo, hi;
+    const Layer *L = &n->layers[n->n_layers - 1];
+    float s = n->smooth, s1 = 1 - s;
+    split(R, tid, nt, &lo, &hi);
+    for (int r = lo; r < hi; r++) {
+        const float *src = L->out + ((size_t)(r + 1) * (R + 2) + 1) * 3;
+        float *hrow = n->hist + (size_t)r * R * 3;
+        uint8_t *o = n->rgba_out + (size_t)r * R * 4;
+        for (int c = 0; c < R; c++) {
+            for (int k = 0; k < 3; k++) {
+                float v = s * hrow[3 * c + k] + s1 * src[3 * c + k];
+                hrow[3 * c + k] = v;
+                float q = (v + 1) * 127.5f;
+                q = q < 0 ? 0 : q > 255 ? 255 : q;
+                o[4 * c + k] = (uint8_t)(int)wasm_f32x4_extract_lane(wasm_f32x4_nearest(wasm_f32x4_splat(q)), 0);
+            }
+            o[4 * c + 3] = 255;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ the frame */
+
+/* Room for a width x height RGBA frame; returns its address (0 when out of memory). */
+EXPORT(net_input) uint8_t *net_input(Net *n, int width, int height) {
+    size_t need = (size_t)width * height * 4;
+    if (width < 1 || height < 1) return 0;
+    if (need > (size_t)n->in_cap) {
+        n->rgba_in = alloc(need);
+        if (!n->rgba_in) return 0;
+        n->in_cap = (int)need;
+    }
+    n->in_w = width, n->in_h = height;
+    return n->rgba_in;
+}
+
+EXPORT(net_params) void net_params(Net *n, float brightness, float contrast, float smooth, int mirror) {
+    n->brightness = brightness, n->contrast = contrast, n->smooth = smooth, n->mirror = mirror;
+}
+
+EXPORT(degrade_run) void degrade_run(Net *n, int tid, int nt) {
+    degrade_pool(n, tid, nt);
+    barrier(n, nt);
+    degrade_expand(n, tid, nt);
+}
+
+/* One whole frame on thread tid of nt; every thread calls it with the same net. */
+EXPORT(frame_run) void frame_run(Net *n, int tid, int nt) {
+    degrade_run(n, tid, nt);
+    barrier(n, nt);
+    for (int i = 0; i < n->n_layers; i++) {
+        layer_run(n, i, tid, nt);
+        barrier(n, nt);
+    }
+    to_rgba(n, tid, nt);
+    barrier(n, nt);
+}
+
+/* Addresses for the JS side and the tests. */
+EXPORT(net_x0) float *net_x0(Net *n) { return n->x0; }
+EXPORT(net_rgba) uint8_t *net_rgba(Net *n) { return n->rgba_out; }
+EXPORT(net_out) float *net_out(Net *n, int i) { return n->layers[i].out; }
+EXPORT(net_in) float *net_in(Net *n, int i, int which) { return which ? n->layers[i].in_b : n->layers[i].in_a; }
