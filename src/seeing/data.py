@@ -221,10 +221,13 @@ def load_dataset(sources: list[str | Path], side: int = 333, video_frames_max: i
             else:
                 arrays.append(a)
                 names.append(str(p))
+    named = {Path(s) for s in sources}
     for v in videos:
         try:
             frames = video_frames(v, video_frames_max, side)
         except UserError:
+            if v in named:  # a video the user named is an error; one found in a folder is skipped
+                raise
             skipped.append(str(v))
             continue
         arrays += frames
