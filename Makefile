@@ -28,6 +28,16 @@ test: setup chromium
 bench: setup
 	$(BIN)/seeing bench
 
+# Browser engines against TF.js and ONNX Runtime Web (npm, into benchmarks/web only) and native ONNX Runtime.
+# A benchmark, not a test; pass options with BENCH_WEB_ARGS="--presets small --frames 5".
+BENCH_WEB_ARGS ?= --doc docs/BENCHMARKS.md
+benchmarks/web/node_modules/.installed: benchmarks/web/package.json
+	cd benchmarks/web && npm install --no-audit --no-fund
+	touch $@
+
+bench-web: setup chromium benchmarks/web/node_modules/.installed
+	SEEING_BENCH_MAKE="$(BENCH_WEB_ARGS)" $(BIN)/python benchmarks/web/run.py $(BENCH_WEB_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
 

@@ -1,0 +1,282 @@
+"""`make bench-web`: our browser engines against their peers on the same weights, in one Chromium run.
+
+For each preset (random folded weights, seed fixed) the same net runs through:
+  native ONNX Runtime in Python (the reference, same thread count), TF.js (WebGL: the paper's stack,
+  WebGPU, WASM), ONNX Runtime Web (WASM, WebGPU with gpu-buffer output), and our engines
+  (src/seeing/web/engine-webgpu.js, engine-wasm.js) when they exist; a missing engine is reported.
+Each browser cell is a fresh page of one headless Chromium (DESIGN section 6 flags): a fixed check
+input first (its output is compared with native ONNX Runtime, so every row computes the same net),
+warm-up frames, then timed frames (canvas in -> pixels on a canvas, awaited) until --frames or the
+cell's --budget. Prints a markdown table of median ms/frame; --json and --doc write it out.
+
+    .venv/bin/python benchmarks/web/run.py --presets small,medium,large --frames 20
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from bench_models import write_bench_models  # noqa: E402
+from server import BenchServer  # noqa: E402
+
+PRESETS = ("small", "medium", "large")
+RUNTIMES = ("native-ort", "tfjs-webgl", "tfjs-webgpu", "tfjs-wasm", "ort-wasm", "ort-webgpu",
+            "seeing-webgpu", "seeing-wasm")
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader", "--use-angle=swiftshader",
+         "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+DOC_SECTION = "## Browser engines"
+
+
+def npm_version(name: str) -> str:
+    try:
+        return json.loads((HERE / "node_modules" / name / "package.json").read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return "?"
+
+
+def labels(threads: int) -> dict[str, str]:
+    import onnxruntime
+    tfjs, ortw = npm_version("@tensorflow/tfjs"), npm_version("onnxruntime-web")
+    return {
+        "native-ort": f"native ONNX Runtime {onnxruntime.__version__}, {threads} threads (Python)",
+        "tfjs-webgl": f"TF.js {tfjs} WebGL (the paper's stack)",
+        "tfjs-webgpu": f"TF.js {tfjs} WebGPU",
+        "tfjs-wasm": f"TF.js {tfjs} WASM, {threads} threads",
+        "ort-wasm": f"ONNX Runtime Web {ortw} WASM, {threads} threads",
+        "ort-webgpu": f"ONNX Runtime Web {ortw} WebGPU, gpu-buffer output",
+        "seeing-webgpu": "seeing WebGPU engine (ours)",
+        "seeing-wasm": "seeing WASM engine (ours)",
+    }
+
+
+class NativeOrt:
+    """Native ONNX Runtime sessions, one per preset: the timing peer and the reference output."""
+
+    def __init__(self, threads: int):
+        self.threads, self.sessions = threads, {}
+
+    def session(self, onnx_path: Path):
+        import onnxruntime as ort
+        if onnx_path not in self.sessions:
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads, opts.inter_op_num_threads = self.threads, 1
+            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            self.sessions[onnx_path] = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        return self.sessions[onnx_path]
+
+    def reference(self, onnx_path: Path, grey: np.ndarray) -> np.ndarray:
+        R = int(round(grey.size ** 0.5))
+        return self.session(onnx_path).run(None, {"input": grey.reshape(1, 1, R, R).astype(np.float32)})[0].ravel()
+
+    def time(self, onnx_path: Path, frames: int, warmup: int, budget_s: float) -> dict:
+        sess = self.session(onnx_path)
+        x = np.random.default_rng(0).uniform(-1, 1, (1, 1, 256, 256)).astype(np.float32)
+        for _ in range(warmup):
+            sess.run(None, {"input": x})
+        times, start = [], time.perf_counter()
+        while len(times) < frames and (not times or time.perf_counter() - start < budget_s):
+            a = time.perf_counter()
+            sess.run(None, {"input": x})
+            times.append((time.perf_counter() - a) * 1000)
+        return {"status": "ok", "times": times}
+
+
+def browser_cell(browser, url: str, opts: dict, hard_s: float, verbose: bool) -> dict:
+    page = browser.new_page()
+    logs: list[str] = []
+    page.on("console", lambda m: logs.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: logs.append(f"pageerror: {e}"))
+    try:
+        page.goto(f"{url}/bench/bench.html?test=1")
+        page.wait_for_function("window.benchReady === true", timeout=30_000)
+        page.evaluate("opts => window.runCell(opts)", opts)
+        try:
+            page.wait_for_function("window.cellResult != null", timeout=hard_s * 1000, polling=500)
+        except Exception:  # Playwright's TimeoutError: the cell ran past its hard limit
+            return {"status": "timeout", "error": f"no result within {hard_s:.0f} s"}
+        r = page.evaluate("window.cellResult")
+    except Exception as e:  # a crashed renderer or a closed page: report the cell, go on with the rest
+        return {"status": "error", "error": str(e).splitlines()[0]}
+    finally:
+        if verbose and logs:
+            print("\n".join(f"    [{opts['runtime']}/{opts['stem']}] {line}" for line in logs[-20:]), file=sys.stderr)
+        try:
+            page.close(run_before_unload=False)
+        except Exception:
+            pass
+    if "error" in r:
+        return {"status": "missing" if r.get("missing") else "error", "error": r["error"]}
+    r["status"] = "ok"
+    return r
+
+
+def decode(b64: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(b64), np.float32)
+
+
+def fmt_ms(ms: float) -> str:
+    return f"{ms:,.1f}" if ms < 100 else f"{ms:,.0f}"
+
+
+def cell_text(c: dict | None, frames: int) -> str:
+    if c is None:
+        return ""
+    if c["status"] == "ok":
+        text = fmt_ms(c["median_ms"])
+        return text if len(c["times"]) >= frames else f"{text} ({len(c['times'])} frames)"
+    return {"missing": "not ready", "timeout": "did not finish", "error": "error"}[c["status"]]
+
+
+def markdown(results: dict, args, meta: dict) -> str:
+    names = labels(args.threads)
+    presets = args.presets
+    lines = [f"| runtime | {' | '.join(presets)} |", "| --- |" + " --- |" * len(presets)]
+    for rt in args.runtimes:
+        lines.append(f"| {names[rt]} | " + " | ".join(cell_text(results[rt].get(p), args.frames) for p in presets) + " |")
+    out = ["Median ms per frame (256x256 canvas in -> pixels on a canvas, awaited; "
+           f"{args.warmup} warm-up frames, then up to {args.frames} timed frames or {args.budget:.0f} s per cell).", "",
+           *lines, ""]
+    errs = []
+    for rt in args.runtimes:
+        if rt == "native-ort":
+            continue
+        vals = [results[rt].get(p, {}).get("max_abs_err") for p in presets]
+        if any(v is not None for v in vals):
+            errs.append(f"| {rt} | " + " | ".join("" if v is None else f"{v:.1e}" for v in vals) + " |")
+    if errs:
+        out += ["Same net check: max |output - native ONNX Runtime output| on a fixed input (outputs in [-1, 1]; "
+                "our engines are checked on their own degraded input).", "",
+                f"| runtime | {' | '.join(presets)} |", "| --- |" + " --- |" * len(presets), *errs, ""]
+    notes = [f"{rt}/{p}: {c['error']}" for rt in args.runtimes for p, c in results[rt].items()
+             if c.get("status") in ("error", "timeout", "missing")]
+    out.append(f"Machine: {meta['cpus']} CPUs, {meta['chromium']}, WebGPU adapter: {meta['adapter']}, "
+               f"cross-origin isolated: {meta['isolated']}.")
+    if meta["present"] == "texture":
+        out += ["", "WebGPU runtimes drew each frame into a GPU texture the size of the canvas instead of a real "
+                "WebGPU canvas: in this headless Chromium on SwiftShader, `getCurrentTexture()` on a canvas "
+                "destroys the device (\"A valid external Instance reference no longer exists\"). The GPU work per "
+                "frame is the same; only the compositor's copy to the screen is missing."]
+    if notes:
+        out += ["", "Cells without a figure:", *[f"- {n}" for n in notes]]
+    return "\n".join(out) + "\n"
+
+
+def write_doc(path: Path, command: str, table: str) -> None:
+    """Replace (or add) our `## Browser engines` section of docs/BENCHMARKS.md; the rest is someone else's."""
+    section = f"{DOC_SECTION}\n\nMade by `{command}` ({time.strftime('%Y-%m-%d')}):\n\n{table}"
+    text = path.read_text() if path.exists() else ""
+    start = text.find(DOC_SECTION + "\n")
+    if start < 0:
+        text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + section
+    else:
+        end = text.find("\n## ", start + len(DOC_SECTION))
+        text = text[:start] + section + ("\n" + text[end + 1:] if end >= 0 else "")
+    from seeing.modelfile import atomic_write
+    atomic_write(path, [text.encode()])
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--presets", default=",".join(PRESETS), help="comma list of small, medium, large")
+    p.add_argument("--runtimes", default=",".join(RUNTIMES), help="comma list of " + ", ".join(RUNTIMES))
+    p.add_argument("--frames", type=int, default=20, help="timed frames per cell (fewer if the budget runs out)")
+    p.add_argument("--warmup", type=int, default=3, help="warm-up frames per cell (after a first check run)")
+    p.add_argument("--budget", type=float, default=60.0, help="seconds of timed frames per cell (at least one frame)")
+    p.add_argument("--threads", type=int, default=2, help="threads for native ORT, ORT-web WASM and TF.js WASM")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--models-dir", default=str(HERE / ".cache"), help="where the generated models are kept")
+    p.add_argument("--json", help="also write the results as JSON to this file")
+    p.add_argument("--doc", help="write the table into this markdown file's '## Browser engines' section")
+    p.add_argument("--present", choices=("auto", "canvas", "texture"), default="auto",
+                   help="where WebGPU runtimes draw: a real canvas, or a same-size GPU texture (auto: canvas if it works)")
+    p.add_argument("--verbose", action="store_true", help="print the pages' console output")
+    args = p.parse_args(argv)
+    args.presets = [s for s in args.presets.split(",") if s]
+    args.runtimes = [s for s in args.runtimes.split(",") if s]
+    bad = [s for s in args.presets if s not in PRESETS] + [s for s in args.runtimes if s not in RUNTIMES]
+    if bad or args.frames < 1 or args.warmup < 0:
+        p.error(f"unknown preset/runtime {', '.join(bad)}" if bad else "--frames must be >= 1 and --warmup >= 0")
+    browser_rts = [r for r in args.runtimes if r != "native-ort"]
+    if browser_rts and not (HERE / "node_modules" / "onnxruntime-web").is_dir():
+        p.error(f"the peers are not installed: run `npm install` in {HERE} (or `make bench-web`)")
+
+    models = {}
+    for preset in args.presets:
+        print(f"models: {preset}", file=sys.stderr)
+        models[preset] = write_bench_models(preset, args.models_dir, args.seed)
+    native = NativeOrt(args.threads)
+    results: dict[str, dict] = {rt: {} for rt in args.runtimes}
+    meta = {"cpus": os.cpu_count(), "python": platform.python_version(), "chromium": "-", "adapter": "-",
+            "isolated": "-", "present": "-"}
+
+    if "native-ort" in args.runtimes:
+        for preset in args.presets:
+            c = native.time(models[preset]["onnx"], args.frames, args.warmup, args.budget)
+            c["median_ms"] = statistics.median(c["times"])
+            results["native-ort"][preset] = c
+
+    if browser_rts:
+        from playwright.sync_api import sync_playwright
+        with BenchServer(Path(args.models_dir)) as url, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+            meta["chromium"] = f"Chromium {browser.version}"
+            page = browser.new_page()
+            page.goto(f"{url}/bench/bench.html")
+            meta["adapter"] = page.evaluate("""async () => {
+                if (!navigator.gpu) return 'none';
+                const a = await navigator.gpu.requestAdapter();
+                if (!a) return 'none';
+                const i = a.info || {};
+                return [i.vendor, i.architecture, i.description].filter(Boolean).join(' / ') || 'unknown';
+            }""")
+            meta["isolated"] = page.evaluate("self.crossOriginIsolated")
+            page.wait_for_function("window.benchReady === true", timeout=30_000)
+            meta["present"] = args.present if args.present != "auto" else page.evaluate("window.probeCanvasPresent()")
+            page.close()
+            for preset in args.presets:
+                stem = models[preset]["model"].stem
+                for rt in browser_rts:
+                    t0 = time.perf_counter()
+                    opts = {"runtime": rt, "stem": stem, "frames": args.frames, "warmup": args.warmup,
+                            "budgetMs": args.budget * 1000, "threads": args.threads, "present": meta["present"]}
+                    c = browser_cell(browser, url, opts, hard_s=3 * args.budget + 120, verbose=args.verbose)
+                    if c["status"] == "ok" and "check" in c:
+                        out, inp = decode(c.pop("check")), decode(c.pop("checkInput"))
+                        ref = native.reference(models[preset]["onnx"], inp)
+                        c["max_abs_err"] = float(np.abs(out - ref).max()) if out.shape == ref.shape else float("inf")
+                    if c["status"] == "ok":
+                        c["median_ms"] = statistics.median(c["times"])
+                    results[rt][preset] = c
+                    print(f"  {preset:6s} {rt:14s} {c['status']:8s} {cell_text(c, args.frames) if c['status'] == 'ok' else c.get('error', '')}"
+                          f"  ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+            browser.close()
+
+    table = markdown(results, args, meta)
+    print(table)
+    make_args = os.environ.get("SEEING_BENCH_MAKE")  # set by `make bench-web` to its BENCH_WEB_ARGS
+    if make_args is not None:
+        command = "make bench-web" + ("" if make_args == "--doc docs/BENCHMARKS.md" else f' BENCH_WEB_ARGS="{make_args}"')
+    else:
+        command = ".venv/bin/python benchmarks/web/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.json:
+        Path(args.json).write_text(json.dumps({"meta": meta, "args": vars(args), "results": results}, indent=1))
+    if args.doc:
+        write_doc(Path(args.doc), command, table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
