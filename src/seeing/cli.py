@@ -149,13 +149,14 @@ def import_(path, out_dir, name, precision):
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 @click.option("--presets", default="small,medium,large", show_default=True, help="comma-separated presets")
 @click.option("--frames", type=click.IntRange(min=1), default=20, show_default=True, help="timed frames per runtime")
-@click.option("--clip-frames", type=click.IntRange(min=1), default=30, show_default=True,
-              help="frames of the 640x480 clip for translate")
-def bench(as_json, presets, frames, clip_frames):
+@click.option("--clip-frames", type=click.IntRange(min=0), default=30, show_default=True,
+              help="frames of the 640x480 clip for translate (0: skip)")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="keep the benchmarked model files here")
+def bench(as_json, presets, frames, clip_frames, out_dir):
     """Speed and size table for this machine (random weights)."""
     from .bench import format_table, run_bench
     rows = run_bench([p.strip() for p in presets.split(",") if p.strip()], frames, clip_frames,
-                     progress=not as_json)
+                     progress=not as_json, out=out_dir)
     click.echo(json.dumps(rows, indent=2) if as_json else format_table(rows))
 
 
