@@ -43,6 +43,7 @@ typedef struct {
     float slope;           /* LeakyReLU slope */
     int in_side, out_side; /* unpadded sides */
     int cin_a, cin_b, cout;
+    int ostride;           /* channels per output pixel: cout, or cout rounded up to 4 for the last layer */
     float *in_a, *in_b, *out, *w, *bias;
 } Layer;
 
@@ -58,10 +59,12 @@ typedef struct {
     float *x0;         /* padded degraded input (res+2)^2 */
     float *hist;       /* res x res x 3 smoothed output */
     uint8_t *rgba_out; /* res x res x 4 */
+    uint8_t *deg_rgba; /* res x res x 4: the degraded input as grey, when want_degraded */
+    int want_degraded;
     uint8_t *rgba_in;  /* the frame */
     int in_w, in_h, in_cap;
     float brightness, contrast, smooth; /* smooth: weight of the previous output (0 = none) */
-    int mirror;
+    int mirror; /* mirror the pictures (not the network's input), as the WebGPU engine does */
     Layer layers[MAXL];
     int bar_count, bar_gen; /* barrier */
 } Net;
@@ -211,7 +214,7 @@ INLINE void down_block(const Layer *L, const float *w, int co, int oy, int ox, i
     init_acc(acc, L->bias + co, NP, NV);
     for (int ky = ky0; ky < ky1; ky++)
         mk(acc, L->in_a + ((2 * oy + ky) * W2 + 2 * ox) * cin, 2 * cin, w + ky * J * 4 * NV, J, NP, NV);
-    epilogue(L, acc, L->out + ((oy + 1) * (L->out_side + 2) + ox + 1) * L->cout + co, L->cout, L->cout - co, NP, NV);
+    epilogue(L, acc, L->out + ((oy + 1) * (L->out_side + 2) + ox + 1) * L->ostride + co, L->ostride, L->ostride - co, NP, NV);
 }
 
 /* One output pixel, only the taps inside the image. */
@@ -222,7 +225,7 @@ INLINE void down_pixel(const Layer *L, const float *w, int co, int oy, int ox, i
     init_acc(acc, L->bias + co, 1, NV);
     for (int ky = ky0; ky < ky1; ky++)
         mk(acc, L->in_a + ((2 * oy + ky) * W2 + 2 * ox + kx0) * cin, 0, w + (ky * 4 + kx0) * cin * 4 * NV, (kx1 - kx0) * cin, 1, NV);
-    epilogue(L, acc, L->out + ((oy + 1) * (L->out_side + 2) + ox + 1) * L->cout + co, 0, L->cout - co, 1, NV);
+    epilogue(L, acc, L->out + ((oy + 1) * (L->out_side + 2) + ox + 1) * L->ostride + co, 0, L->ostride - co, 1, NV);
 }
 
 static void down_row(const Layer *L, int co, int oy) {
@@ -254,7 +257,7 @@ INLINE void up_block(const Layer *L, const float *wp, int co, int oy, int n0, in
         mk(acc, L->in_a + ((size_t)r * W2 + n0 + px) * ca, ca, w, 2 * ca, NP, NV);
         if (cb) mk(acc, L->in_b + ((size_t)r * W2 + n0 + px) * cb, cb, w + 2 * ca * 4 * NV, 2 * cb, NP, NV);
     }
-    epilogue(L, acc, L->out + ((oy + 1) * (L->out_side + 2) + 2 * n0 + px + 1) * L->cout + co, 2 * L->cout, L->cout - co, NP, NV);
+    epilogue(L, acc, L->out + ((oy + 1) * (L->out_side + 2) + 2 * n0 + px + 1) * L->ostride + co, 2 * L->ostride, L->ostride - co, NP, NV);
 }
 
 INLINE void up_pixel(const Layer *L, const float *wp, int co, int oy, int n, int px, int a0, int a1, const int NV) {
@@ -271,7 +274,7 @@ INLINE void up_pixel(const Layer *L, const float *wp, int co, int oy, int n, int
             if (cb) mk(acc, L->in_b + ((size_t)r * W2 + n + px + b) * cb, 0, w + (2 * ca + b * cb) * 4 * NV, cb, 1, NV);
         }
     }
-    epilogue(L, acc, L->out + ((oy + 1) * (L->out_side + 2) + 2 * n + px + 1) * L->cout + co, 0, L->cout - co, 1, NV);
+    epilogue(L, acc, L->out + ((oy + 1) * (L->out_side + 2) + 2 * n + px + 1) * L->ostride + co, 0, L->ostride - co, 1, NV);
 }
 
 static void up_row(const Layer *L, int co, int oy) {
@@ -323,7 +326,8 @@ EXPORT(net_create) Net *net_create(int n_down, int res, int grid, double bicubic
     n->x0 = alloc(sizeof(float) * (res + 2) * (res + 2));
     n->hist = alloc(sizeof(float) * res * res * 3);
     n->rgba_out = alloc((size_t)res * res * 4);
-    if (!n->u_idx || !n->u_w || !n->u_colsum || !n->pooled || !n->tmp || !n->x0 || !n->hist || !n->rgba_out) return 0;
+    n->deg_rgba = alloc((size_t)res * res * 4);
+    if (!n->deg_rgba || !n->u_idx || !n->u_w || !n->u_colsum || !n->pooled || !n->tmp || !n->x0 || !n->hist || !n->rgba_out) return 0;
     /* bicubic_matrix(grid, res): torch's align_corners=False source coordinate, edges clamped */
     double scale = (double)grid / res;
     for (int i = 0; i < res; i++) {
@@ -370,7 +374,9 @@ EXPORT(net_layer) int net_layer(Net *n, int i, int cout, float slope) {
     size_t wsize = (size_t)cout / 8 * 8 * 16 * ct + (cout % 8 ? (cout % 8 > 4 ? 8 : 4) : 0) * 16 * (size_t)ct;
     L->w = alloc(sizeof(float) * wsize);
     L->bias = alloc(sizeof(float) * cpad);
-    L->out = alloc(sizeof(float) * (L->out_side + 2) * (L->out_side + 2) * cout);
+    /* the last layer's pixels are padded to 4 channels so its (tanh) stores are whole vectors */
+    L->ostride = i == n->n_layers - 1 ? (cout + 3) / 4 * 4 : cout;
+    L->out = alloc(sizeof(float) * (L->out_side + 2) * (L->out_side + 2) * L->ostride);
     return L->w && L->bias && L->out;
 }
 
@@ -454,7 +460,7 @@ static void degrade_pool(Net *n, int tid, int nt) {
                 sr += r, sg += gg, sb += b;
             }
             double v = (n->luma[0] * sr + n->luma[1] * sg + n->luma[2] * sb) / (255.0 * (ye - ys) * (xe - xs));
-            n->pooled[gy * g + (n->mirror ? g - 1 - gx : gx)] = v;
+            n->pooled[gy * g + gx] = v;
         }
     }
 }
@@ -490,25 +496,38 @@ static void degrade_expand(Net *n, int tid, int nt) {
 
 /* ------------------------------------------------------------------ output */
 
-/* Final layer output (padded HWC, 3 channels) -> smoothed history -> RGBA bytes. */
+INLINE uint8_t to_byte(float v) {
+    float q = (v + 1) * 127.5f;
+    q = q < 0 ? 0 : q > 255 ? 255 : q;
+    return (uint8_t)(int)wasm_f32x4_extract_lane(wasm_f32x4_nearest(wasm_f32x4_splat(q)), 0);
+}
+
+/* Final layer output (padded HWC, 1 or 3 channels) -> smoothed history -> RGBA bytes (mirrored
+ * if asked); the degraded input as grey RGBA too when the page shows it. */
 static void to_rgba(Net *n, int tid, int nt) {
     int R = n->res, lo, hi;
     const Layer *L = &n->layers[n->n_layers - 1];
+    int st = L->ostride, last = L->cout - 1;
     float s = n->smooth, s1 = 1 - s;
     split(R, tid, nt, &lo, &hi);
     for (int r = lo; r < hi; r++) {
-        const float *src = L->out + ((size_t)(r + 1) * (R + 2) + 1) * 3;
+        const float *src = L->out + ((size_t)(r + 1) * (R + 2) + 1) * st;
+        const float *deg = n->x0 + (size_t)(r + 1) * (R + 2) + 1;
         float *hrow = n->hist + (size_t)r * R * 3;
-        uint8_t *o = n->rgba_out + (size_t)r * R * 4;
+        uint8_t *o = n->rgba_out + (size_t)r * R * 4, *d = n->deg_rgba + (size_t)r * R * 4;
         for (int c = 0; c < R; c++) {
+            int oc = n->mirror ? R - 1 - c : c;
             for (int k = 0; k < 3; k++) {
-                float v = s * hrow[3 * c + k] + s1 * src[3 * c + k];
+                float v = s * hrow[3 * c + k] + s1 * src[st * c + (k < last ? k : last)];
                 hrow[3 * c + k] = v;
-                float q = (v + 1) * 127.5f;
-                q = q < 0 ? 0 : q > 255 ? 255 : q;
-                o[4 * c + k] = (uint8_t)(int)wasm_f32x4_extract_lane(wasm_f32x4_nearest(wasm_f32x4_splat(q)), 0);
+                o[4 * oc + k] = to_byte(v);
             }
-            o[4 * c + 3] = 255;
+            o[4 * oc + 3] = 255;
+            if (n->want_degraded) {
+                uint8_t g = to_byte(deg[c]);
+                d[4 * oc] = d[4 * oc + 1] = d[4 * oc + 2] = g;
+                d[4 * oc + 3] = 255;
+            }
         }
     }
 }
@@ -528,8 +547,9 @@ EXPORT(net_input) uint8_t *net_input(Net *n, int width, int height) {
     return n->rgba_in;
 }
 
-EXPORT(net_params) void net_params(Net *n, float brightness, float contrast, float smooth, int mirror) {
+EXPORT(net_params) void net_params(Net *n, float brightness, float contrast, float smooth, int mirror, int want_degraded) {
     n->brightness = brightness, n->contrast = contrast, n->smooth = smooth, n->mirror = mirror;
+    n->want_degraded = want_degraded;
 }
 
 EXPORT(degrade_run) void degrade_run(Net *n, int tid, int nt) {
@@ -553,5 +573,6 @@ EXPORT(frame_run) void frame_run(Net *n, int tid, int nt) {
 /* Addresses for the JS side and the tests. */
 EXPORT(net_x0) float *net_x0(Net *n) { return n->x0; }
 EXPORT(net_rgba) uint8_t *net_rgba(Net *n) { return n->rgba_out; }
+EXPORT(net_deg_rgba) uint8_t *net_deg_rgba(Net *n) { return n->deg_rgba; }
 EXPORT(net_out) float *net_out(Net *n, int i) { return n->layers[i].out; }
 EXPORT(net_in) float *net_in(Net *n, int i, int which) { return which ? n->layers[i].in_b : n->layers[i].in_a; }

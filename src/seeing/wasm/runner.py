@@ -79,7 +79,7 @@ class WasmNet:
             self.call("net_load", self.net, i, base, DTYPES[w.dtype], sc, ze, base + int(offs[1]))
 
     @classmethod
-    def from_model(cls, model_path, variant: str = "seeing-relaxed.wasm"):
+    def from_model(cls, model_path, variant: str = "seeing-relaxed.wasm", threads: int = 1):
         """Load a model file the way the page does: raw weights as stored (uint8/float16/float32)."""
         from safetensors.numpy import load_file
 
@@ -90,7 +90,7 @@ class WasmNet:
         layers = []
         for name in layer_names(m.config):
             layers.append((raw[f"{name}.weight"], raw[f"{name}.bias"], raw.get(f"{name}.scale"), raw.get(f"{name}.zero")))
-        return cls(len(m.config.down), layers, m.degradation, m.config.leaky_slope, variant)
+        return cls(len(m.config.down), layers, m.degradation, m.config.leaky_slope, variant, threads)
 
     # ---------------------------------------------------------------- memory access
     def call(self, name, *args):
@@ -116,7 +116,8 @@ class WasmNet:
         side_in = self.res >> i if i < self.n_layers // 2 else self.res >> (self.n_layers - i)
         if which == "out":
             side = side_in // 2 if i < self.n_layers // 2 else side_in * 2
-            return self.call("net_out", self.net, i), side, self.couts[i]
+            c = self.couts[i]
+            return self.call("net_out", self.net, i), side, (c + 3) // 4 * 4 if i == self.n_layers - 1 else c
         addr = self.call("net_in", self.net, i, 1 if which == "b" else 0)
         return addr, side_in, None
 
@@ -138,7 +139,7 @@ class WasmNet:
         h, w = rgba.shape[:2]
         addr = self.call("net_input", self.net, w, h)
         self.write(addr, np.ascontiguousarray(rgba, np.uint8).tobytes())
-        self.call("net_params", self.net, float(brightness), float(contrast), float(smooth), int(mirror))
+        self.call("net_params", self.net, float(brightness), float(contrast), float(smooth), int(mirror), 1)
 
     def degraded(self) -> np.ndarray:
         r = self.res
@@ -149,7 +150,8 @@ class WasmNet:
         self.set_frame(rgba, **params)
         self.call("frame_run", self.net, 0, 1)
         r = self.res
-        out = self.get_padded(self.call("net_out", self.net, self.n_layers - 1), r, 3)[1:-1, 1:-1].transpose(2, 0, 1)
+        c = self.couts[-1]
+        out = self.get_padded(self.call("net_out", self.net, self.n_layers - 1), r, (c + 3) // 4 * 4)[1:-1, 1:-1, :c].transpose(2, 0, 1)
         a = self.call("net_rgba", self.net)
         return self.degraded(), out.copy(), self.view()[a:a + r * r * 4].reshape(r, r, 4).copy()
 
@@ -162,11 +164,13 @@ class WasmNet:
 
         assert self.shared, "threads need a -mt variant"
         self.set_frame(rgba, **params)
-        runs = []
-        for tid in range(1, self.threads):
-            store = wasmtime.Store(self.engine)
-            inst = wasmtime.Instance(store, self.module, [self.memory])
-            runs.append((store, inst.exports(store)["frame_run"], tid))
+        if not hasattr(self, "_runs"):  # one instance per extra thread, made once
+            self._runs = []
+            for tid in range(1, self.threads):
+                store = wasmtime.Store(self.engine)
+                inst = wasmtime.Instance(store, self.module, [self.memory])
+                self._runs.append((store, inst.exports(store)["frame_run"], tid))
+        runs = self._runs
         workers = [threading.Thread(target=f, args=(st, self.net, tid, self.threads)) for st, f, tid in runs]
         for w in workers:
             w.start()
@@ -174,6 +178,7 @@ class WasmNet:
         for w in workers:
             w.join()
         r = self.res
-        out = self.get_padded(self.call("net_out", self.net, self.n_layers - 1), r, 3)[1:-1, 1:-1].transpose(2, 0, 1)
+        c = self.couts[-1]
+        out = self.get_padded(self.call("net_out", self.net, self.n_layers - 1), r, (c + 3) // 4 * 4)[1:-1, 1:-1, :c].transpose(2, 0, 1)
         a = self.call("net_rgba", self.net)
         return self.degraded(), out.copy(), self.view()[a:a + r * r * 4].reshape(r, r, 4).copy()
