@@ -195,7 +195,8 @@ def train(data_sources, preset, down, up, config, epochs, out, resume, batch_siz
                      log=lambda m: click.echo(m, err=True))
     except KeyboardInterrupt:
         sys.exit(130)
-    click.echo(f"run saved in {out}")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
+        click.echo(f"run saved in {out}")
 
 
 def main(argv=None):
