@@ -83,9 +83,13 @@ def load_checkpoint(path: str | Path):
         from .train import load_generator
     except ImportError:
         load_generator = None
-    if load_generator is not None:
+    if load_generator is None:
+        return _load_checkpoint(path)
+    try:
         return load_generator(path)
-    return _load_checkpoint(path)
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:  # a dict that is not our checkpoint
+        raise UserError(f"{path}: not a seeing checkpoint ({e.__class__.__name__}: "
+                        f"{str(e).splitlines()[0][:200] if str(e) else ''})") from None
 
 
 def _load_checkpoint(path: str | Path):
