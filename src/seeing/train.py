@@ -118,7 +118,8 @@ def epoch_batches(n_train: int, batch: int, seed: int, epoch: int, rank: int, wo
     mine = order[rank::world]
     batches = [mine[i:i + batch] for i in range(0, len(mine), batch)]
     if len(batches) > 1 and len(batches[-1]) == 1:
-        batches[-2] += batches.pop()
+        last = batches.pop()
+        batches[-1] = batches[-1] + last
     return batches
 
 
@@ -354,8 +355,11 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP
         ids = [dev.index] if dev.type == "cuda" else None
-        g_model = DDP(gen, device_ids=ids, broadcast_buffers=False)
-        d_model = DDP(disc, device_ids=ids, broadcast_buffers=False)
+        import warnings
+        with warnings.catch_warnings():  # BatchNorm statistics stay per rank (rank 0's are saved)
+            warnings.simplefilter("ignore", FutureWarning)
+            g_model = DDP(gen, device_ids=ids, broadcast_buffers=False)
+            d_model = DDP(disc, device_ids=ids, broadcast_buffers=False)
 
     def checkpoint(epoch_done: int, metrics: dict | None, partial: dict | None = None) -> dict:
         return {"generator": gen.state_dict(), "discriminator": disc.state_dict(),
@@ -389,67 +393,74 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
 
     metrics: dict = dict(ckpt.get("metrics") or {}) if ckpt else {}
     steps_this_run = 0
-    with _StopFlag() if world == 1 else _NoStop() as stop:
-        for epoch in range(start_epoch, tcfg.epochs):
-            batches = epoch_batches(len(ds.train), tcfg.batch_size, tcfg.seed, epoch, rank, world)
-            pair_gen = torch.Generator().manual_seed(_mix(tcfg.seed, epoch, rank, 1))
-            acc = {"g_gan": 0.0, "g_l1": 0.0, "d": 0.0, "n": 0, "images": 0, "seconds": 0.0}
-            first = 0
-            if resume_batch:
-                first, acc, resume_batch = resume_batch, dict(resume_acc), 0
-                pair_gen.set_state(pair_state)
-            bar = tqdm(total=len(batches), initial=first, desc=f"epoch {epoch + 1}/{tcfg.epochs}", unit="batch",
-                       disable=not progress or rank != 0, leave=False, dynamic_ncols=True)
-            for b in range(first, len(batches)):
-                if stop.requested:
-                    bar.close()
-                    if rank == 0:
-                        partial = {"batch": b, "acc": acc, "pair_rng": pair_gen.get_state()}
-                        _save(out / "last.pt", checkpoint(epoch, metrics, partial))
-                        say(f"interrupted: saved {out / 'last.pt'} (epoch {epoch + 1}, batch {b}); "
-                            f"continue with --resume")
-                    raise KeyboardInterrupt
-                t0 = time.perf_counter()
-                idx = train_idx[torch.tensor(batches[b])]
-                rgb = cache[idx].to(dev, non_blocking=True).permute(0, 3, 1, 2).float().div_(255)
-                inp, target = training_pair(rgb, deg, pair_gen)
-                losses = gan_step(g_model, d_model, opt_g, opt_d, scaler, inp, target, tcfg.l1_weight, amp,
-                                  freeze_d=world == 1)
-                step += 1
-                steps_this_run += 1
-                for k in ("g_gan", "g_l1", "d"):
-                    acc[k] += float(losses[k]) * len(idx)
-                acc["n"] += len(idx)
-                acc["images"] += len(idx) * world
-                acc["seconds"] += time.perf_counter() - t0
-                bar.update(1)
-                bar.set_postfix(g_l1=f"{acc['g_l1'] / acc['n']:.4f}", g_gan=f"{acc['g_gan'] / acc['n']:.3f}",
-                                d=f"{acc['d'] / acc['n']:.3f}", img_s=f"{acc['images'] / acc['seconds']:.1f}")
-                if interrupt_at_step is not None and steps_this_run == interrupt_at_step:
-                    signal.raise_signal(signal.SIGINT)
-            bar.close()
-            sums = torch.tensor([acc["g_gan"], acc["g_l1"], acc["d"], acc["n"]], dtype=torch.float64)
-            if world > 1:
-                import torch.distributed as dist
-                dist.all_reduce(sums)
-            if rank == 0:
-                metrics = {"epoch": epoch + 1, "step": step, "g_gan": sums[0].item() / sums[3].item(),
-                           "g_l1": sums[1].item() / sums[3].item(), "d": sums[2].item() / sums[3].item(),
-                           "images_per_s": acc["images"] / max(acc["seconds"], 1e-9)}
-                held_metrics, held_out = evaluate(gen, held_inp, held_target)
-                metrics.update(held_metrics)
-                grid = sample_grid(held_inp[:4], held_out[:4], held_target[:4])
-                from .synth import png_bytes
-                atomic_write(out / "samples" / f"epoch_{epoch + 1:03d}.png", [png_bytes(grid)])
-                ck = checkpoint(epoch + 1, metrics)
-                _save(out / "last.pt", ck)
-                if tcfg.save_every and (epoch + 1) % tcfg.save_every == 0:
-                    _save(out / f"epoch_{epoch + 1:03d}.pt", ck)
-                with open(out / "metrics.jsonl", "a") as f:
-                    f.write(json.dumps(metrics) + "\n")
-                say(f"epoch {epoch + 1}/{tcfg.epochs}: g_l1 {metrics['g_l1']:.4f} g_gan {metrics['g_gan']:.3f} "
-                    f"d {metrics['d']:.3f} | held-out L1 {metrics['heldout_l1']:.4f} PSNR {metrics['psnr']:.2f} "
-                    f"SSIM {metrics['ssim']:.3f} | {metrics['images_per_s']:.1f} img/s")
+    epoch = start_epoch
+    try:
+        with _StopFlag() if world == 1 else _NoStop() as stop:
+            for epoch in range(start_epoch, tcfg.epochs):
+                batches = epoch_batches(len(ds.train), tcfg.batch_size, tcfg.seed, epoch, rank, world)
+                pair_gen = torch.Generator().manual_seed(_mix(tcfg.seed, epoch, rank, 1))
+                acc = {"g_gan": 0.0, "g_l1": 0.0, "d": 0.0, "n": 0, "images": 0, "seconds": 0.0}
+                first = 0
+                if resume_batch:
+                    first, acc, resume_batch = resume_batch, dict(resume_acc), 0
+                    pair_gen.set_state(pair_state)
+                bar = tqdm(total=len(batches), initial=first, desc=f"epoch {epoch + 1}/{tcfg.epochs}", unit="batch",
+                           disable=not progress or rank != 0, leave=False, dynamic_ncols=True)
+                for b in range(first, len(batches)):
+                    if stop.requested:
+                        bar.close()
+                        if rank == 0:
+                            partial = {"batch": b, "acc": acc, "pair_rng": pair_gen.get_state()}
+                            _save(out / "last.pt", checkpoint(epoch, metrics, partial))
+                            say(f"interrupted: saved {out / 'last.pt'} (epoch {epoch + 1}, batch {b}); "
+                                f"continue with --resume")
+                        raise KeyboardInterrupt
+                    t0 = time.perf_counter()
+                    idx = train_idx[torch.tensor(batches[b])]
+                    rgb = cache[idx].to(dev, non_blocking=True).permute(0, 3, 1, 2).float().div_(255)
+                    inp, target = training_pair(rgb, deg, pair_gen)
+                    losses = gan_step(g_model, d_model, opt_g, opt_d, scaler, inp, target, tcfg.l1_weight, amp,
+                                      freeze_d=world == 1)
+                    step += 1
+                    steps_this_run += 1
+                    for k in ("g_gan", "g_l1", "d"):
+                        acc[k] += float(losses[k]) * len(idx)
+                    acc["n"] += len(idx)
+                    acc["images"] += len(idx) * world
+                    acc["seconds"] += time.perf_counter() - t0
+                    bar.update(1)
+                    bar.set_postfix(g_l1=f"{acc['g_l1'] / acc['n']:.4f}", g_gan=f"{acc['g_gan'] / acc['n']:.3f}",
+                                    d=f"{acc['d'] / acc['n']:.3f}", img_s=f"{acc['images'] / acc['seconds']:.1f}")
+                    if interrupt_at_step is not None and steps_this_run == interrupt_at_step:
+                        signal.raise_signal(signal.SIGINT)
+                bar.close()
+                sums = torch.tensor([acc["g_gan"], acc["g_l1"], acc["d"], acc["n"]], dtype=torch.float64)
+                if world > 1:
+                    import torch.distributed as dist
+                    dist.all_reduce(sums)
+                if rank == 0:
+                    metrics = {"epoch": epoch + 1, "step": step, "g_gan": sums[0].item() / sums[3].item(),
+                               "g_l1": sums[1].item() / sums[3].item(), "d": sums[2].item() / sums[3].item(),
+                               "images_per_s": acc["images"] / max(acc["seconds"], 1e-9)}
+                    held_metrics, held_out = evaluate(gen, held_inp, held_target)
+                    metrics.update(held_metrics)
+                    grid = sample_grid(held_inp[:4], held_out[:4], held_target[:4])
+                    from .synth import png_bytes
+                    atomic_write(out / "samples" / f"epoch_{epoch + 1:03d}.png", [png_bytes(grid)])
+                    ck = checkpoint(epoch + 1, metrics)
+                    _save(out / "last.pt", ck)
+                    if tcfg.save_every and (epoch + 1) % tcfg.save_every == 0:
+                        _save(out / f"epoch_{epoch + 1:03d}.pt", ck)
+                    with open(out / "metrics.jsonl", "a") as f:
+                        f.write(json.dumps(metrics) + "\n")
+                    say(f"epoch {epoch + 1}/{tcfg.epochs}: g_l1 {metrics['g_l1']:.4f} g_gan {metrics['g_gan']:.3f} "
+                        f"d {metrics['d']:.3f} | held-out L1 {metrics['heldout_l1']:.4f} PSNR {metrics['psnr']:.2f} "
+                        f"SSIM {metrics['ssim']:.3f} | {metrics['images_per_s']:.1f} img/s")
+    except KeyboardInterrupt:
+        if world > 1 and rank == 0:  # under torchrun: best effort, the epoch restarts
+            _save(out / "last.pt", checkpoint(epoch, metrics))
+            say(f"interrupted: saved {out / 'last.pt'} (restarts epoch {epoch + 1}); continue with --resume")
+        raise
     if world > 1:
         import torch.distributed as dist
         dist.barrier()
