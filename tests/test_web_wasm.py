@@ -1,0 +1,108 @@
+"""The CPU engine in the live page (real Chromium): output against ONNX Runtime in Python, the degradation
+against seeing.degrade, with worker threads (page cross-origin isolated) and without (plain server)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from seeing.degrade import degrade_frame
+from seeing.export import psnr
+from seeing.modelfile import read_model
+from seeing.runtime import Runtime
+from seeing.wasm.browser import CREATE_JS, chromium, static_server
+
+from webkit import TINY, write_random_model
+from seeing.arch import GeneratorConfig
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    d = tmp_path_factory.mktemp("wasm-models")
+    cfg = GeneratorConfig(**TINY)
+    return {p: write_random_model(d / f"tiny-{p}.safetensors", cfg, p, seed=3) for p in ("float32", "uint8")}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+def page_files(models, tmp_path, first):
+    """models.json (as `seeing serve` writes it) listing `first` model first, and the model files."""
+    order = [first] + [p for p in models if p != first]
+    listing = [{"name": models[p].stem, "url": f"models/{models[p].name}", "size": models[p].stat().st_size,
+                "precision": p, "params": 0} for p in order]
+    (tmp_path / "models.json").write_text(json.dumps(listing))
+    files = {"models.json": tmp_path / "models.json"}
+    files.update({f"models/{m.name}": m for m in models.values()})
+    return files
+
+
+def frame_image(h=90, w=120, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    img = np.stack([xx * 255 // w, yy * 255 // h, (xx + yy) % 256], -1).astype(np.int32)
+    img = np.clip(img + rng.integers(-40, 40, img.shape), 0, 255).astype(np.uint8)
+    return np.concatenate([img, np.full((h, w, 1), 255, np.uint8)], -1)
+
+
+def open_page(browser, base):
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(base + "index.html?engine=wasm&test=1&source=clip")
+    page.wait_for_function("() => window.seeing && window.seeing.engine && window.seeing.engine.name === 'wasm'", timeout=60000)
+    return page, errors
+
+
+@pytest.mark.parametrize("isolated", [True, False], ids=["threads", "single"])
+@pytest.mark.parametrize("precision", ["float32", "uint8"])
+def test_page_cpu_engine_matches_onnx_runtime(browser, models, tmp_path, isolated, precision):
+    with static_server(page_files(models, tmp_path, precision), isolated=isolated) as base:
+        page, errors = open_page(browser, base)
+        eng = page.evaluate("() => ({threads: window.seeing.engine.threads, isolated: self.crossOriginIsolated, "
+                            "model: window.seeing.stats().model})")
+        assert eng["isolated"] is isolated and eng["model"] == models[precision].stem
+        assert (eng["threads"] > 1) is isolated  # workers exactly where the page is cross-origin isolated
+        img = frame_image()
+        for bc in [(1.0, 1.0), (1.2, 0.9)]:
+            res = page.evaluate("async ([rgba, w, h, b, c]) => { const r = await window.seeing.runTest(rgba, w, h, "
+                                "{brightness: b, contrast: c}); return {d: Array.from(r.degraded), o: Array.from(r.output)}; }",
+                                [img.ravel().tolist(), img.shape[1], img.shape[0], *bc])
+            R = 64
+            got_deg = np.asarray(res["d"], np.float32).reshape(R, R)
+            got = np.asarray(res["o"], np.float32).reshape(3, R, R)
+            ref_deg = degrade_frame(img[..., :3], read_model(models[precision]).degradation, *bc)
+            assert np.abs(got_deg - ref_deg).max() <= 2 / 255  # 1/255 of the [0, 1] image
+            same = Runtime(models[precision], threads=1).run_degraded(ref_deg)[0]
+            assert psnr(got, same) >= 40, "page vs ONNX Runtime on the same file"
+            f32 = Runtime(models["float32"], threads=1).run_degraded(ref_deg)[0]
+            assert psnr(got, f32) >= (40 if precision == "float32" else 35), "page vs the float32 model"
+        # the live loop runs on the CPU engine, without any failure message
+        page.wait_for_function("() => window.seeing.stats().frames >= 3", timeout=60000)
+        stats = page.evaluate("() => window.seeing.stats()")
+        assert stats["engine"] == "wasm" and stats["message"] == ""
+        assert errors == []
+        page.close()
+
+
+def test_engine_threads_and_variants_agree(browser, models, tmp_path):
+    """Worker threads (2 and 3) and the plain-SIMD build give the single-thread relaxed-SIMD output."""
+    with static_server({"m.safetensors": models["float32"]}, isolated=True) as base:
+        page = browser.new_page()
+        page.goto(base + "blank.html")
+        img = frame_image(70, 50, seed=2)
+        outs = {}
+        for opts in [{"threads": 1}, {"threads": 2}, {"threads": 3}, {"threads": 2, "relaxed": False}]:
+            info = page.evaluate(CREATE_JS, ["m.safetensors", opts])
+            assert info["threads"] == opts["threads"]
+            res = page.evaluate("async ([rgba, w, h]) => { const r = await window.eng.runTest(rgba, w, h, {}); "
+                                "return Array.from(r.output); }", [img.ravel().tolist(), 50, 70])
+            outs[json.dumps(opts)] = np.asarray(res, np.float32)
+        ref = outs[json.dumps({"threads": 1})]
+        for k, v in outs.items():
+            assert np.abs(v - ref).max() < 1e-5, k
+        page.close()
