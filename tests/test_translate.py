@@ -89,17 +89,17 @@ def test_smoothing_is_exponential(model_path):
     assert not np.array_equal(outs[2], to_uint8(raw[2]))
 
 
-@pytest.mark.parametrize("ext,fmt,codec,rate", [(".y4m", "yuv4mpegpipe", "rawvideo", Fraction(30000, 1001)),
-                                                (".mp4", None, "libx264", Fraction(12))])
-def test_video_to_video_keeps_count_and_rate(tmp_path, model_path, ext, fmt, codec, rate):
-    frames = _frames(9)
+@pytest.mark.parametrize("ext,fmt,codec,rate,count", [(".y4m", "yuv4mpegpipe", "rawvideo", Fraction(30000, 1001), 9),
+                                                      (".mp4", None, "libx264", Fraction(12), 40)])
+def test_video_to_video_keeps_count_and_rate(tmp_path, model_path, ext, fmt, codec, rate, count):
+    frames = _frames(count)
     src = tmp_path / f"in{ext}"
     _clip(src, frames, rate, fmt, codec)
     decoded, _ = _read_video(src)
     out = tmp_path / f"out{ext}"
     main(["translate", str(model_path), str(src), str(out), "--smooth", "0.5", "--side-by-side"])
     got, got_rate = _read_video(out)
-    assert len(got) == 9 and got_rate == rate and got[0].shape == (64, 128, 3)
+    assert len(got) == count and got_rate == rate and got[0].shape == (64, 128, 3)
     tr = Translator(Runtime(model_path), smooth=0.5, side_by_side=True)
     expect = [tr(f) for f in decoded]
     plain = Translator(Runtime(model_path), side_by_side=True)

@@ -150,8 +150,6 @@ def _translate_video(tr: Translator, src: Path, out: Path, progress: bool) -> in
             side = tr.rt.resolution
             vs.width, vs.height, vs.pix_fmt = side * (2 if tr.side_by_side else 1), side, pix_fmt
             vs.time_base = Fraction(1) / Fraction(rate)  # frame k at k / rate: same count, same rate
-            if codec == "libx264":
-                vs.options = {"crf": "18", "preset": "veryfast"}
             try:
                 for frame in tqdm(inp.decode(stream), total=total, desc="translating", unit="frame",
                                   disable=not progress):
@@ -162,7 +160,7 @@ def _translate_video(tr: Translator, src: Path, out: Path, progress: bool) -> in
                         container.mux(packet)
                     n += 1
             except av.error.FFmpegError as e:
-                raise UserError(f"{src}: video decoding failed after {n} frames ({e.__class__.__name__})") from None
+                raise UserError(f"{src}: video failed after {n} frames ({e.__class__.__name__}: {e})") from None
             for packet in vs.encode():
                 container.mux(packet)
         if n == 0:
