@@ -106,3 +106,38 @@ def test_engine_threads_and_variants_agree(browser, models, tmp_path):
         for k, v in outs.items():
             assert np.abs(v - ref).max() < 1e-5, k
         page.close()
+
+
+def test_page_times_both_engines_and_keeps_the_fastest(browser, models, tmp_path):
+    with static_server(page_files(models, tmp_path, "float32"), isolated=True) as base:
+        page = browser.new_page()
+        page.goto(base + "index.html?test=1&source=clip")
+        page.wait_for_function("() => window.seeing && window.seeing.engine", timeout=120000)
+        stats = page.evaluate("() => window.seeing.stats()")
+        t = stats["timings"]
+        assert set(t) == {"webgpu", "wasm"} and t["wasm"] > 0
+        fastest = min((ms, name) for name, ms in t.items() if ms is not None)[1]
+        assert stats["engine"] == fastest
+        assert "webgpu" in stats["engineText"] and "wasm" in stats["engineText"] and "ms" in stats["engineText"]
+        # the user's override restarts the model on that engine
+        for name in ("webgpu", "wasm"):
+            page.select_option("#engine-choice", name)
+            page.wait_for_function(f"() => window.seeing.engine && window.seeing.engine.name === '{name}'", timeout=60000)
+        page.wait_for_function("() => window.seeing.stats().frames >= 3", timeout=60000)
+        assert page.evaluate("() => window.seeing.stats().message") == ""
+        page.close()
+
+
+def test_without_webgpu_the_cpu_engine_runs_without_a_message(browser, models, tmp_path):
+    with static_server(page_files(models, tmp_path, "uint8"), isolated=False) as base:
+        ctx = browser.new_context()
+        ctx.add_init_script("Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined });")
+        page = ctx.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + "index.html?test=1&source=clip")
+        page.wait_for_function("() => window.seeing && window.seeing.stats().frames >= 3", timeout=60000)
+        stats = page.evaluate("() => window.seeing.stats()")
+        assert stats["engine"] == "wasm" and stats["message"] == "" and errors == []
+        assert page.evaluate("() => navigator.gpu === undefined")
+        ctx.close()
