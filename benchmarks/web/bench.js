@@ -252,7 +252,7 @@ async function setupOrt(ep, stem, threads) {
 const ENGINES = { 'seeing-webgpu': ['/web/engine-webgpu.js', 'createWebGPUEngine'],
                   'seeing-wasm': ['/web/engine-wasm.js', 'createWasmEngine'] };
 
-async function setupSeeing(runtime, stem) {
+async function setupSeeing(runtime, stem, threads) {
   const [url, factory] = ENGINES[runtime];
   let mod, parseModel;
   try {
@@ -268,7 +268,8 @@ async function setupSeeing(runtime, stem) {
   const model = parseModel(await (await fetchOk(`/models/${stem}.safetensors`)).arrayBuffer());
   const R = model.config.resolution;
   const dst = runtime === 'seeing-webgpu' ? gpuCanvas(R) : outputCanvas(R);
-  const engine = await mod[factory](model, dst);
+  // the same thread count as the peers' WASM backends and native ONNX Runtime
+  const engine = await mod[factory](model, dst, runtime === 'seeing-wasm' ? { threads } : {});
   const drain = async () => {  // honest timing: the GPU work of the frame is done, not just queued
     const device = engine.device;
     if (device && device.queue) await device.queue.onSubmittedWorkDone();
@@ -299,7 +300,7 @@ async function setup(runtime, stem, threads) {
     case 'ort-wasm': return setupOrt('wasm', stem, threads);
     case 'ort-webgpu': return setupOrt('webgpu', stem, threads);
     default:
-      if (runtime in ENGINES) return setupSeeing(runtime, stem);
+      if (runtime in ENGINES) return setupSeeing(runtime, stem, threads);
       throw new Error(`unknown runtime ${runtime}`);
   }
 }

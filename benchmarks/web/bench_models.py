@@ -2,7 +2,7 @@
 
 For a preset and a seed this writes, from the same float32 weights:
     PRESET.safetensors   our model file (float32), read by our engines and by `tfjs_weights`
-    PRESET.onnx          the same net as an ONNX graph, for ONNX Runtime (native and Web)
+    PRESET.onnx          the same net as an ONNX graph (`seeing.onnx_export`), for ONNX Runtime (native and Web)
     PRESET.tfjs.json/.bin  the same weights in TF.js layouts (conv HWIO, transposed conv HWOI)
                          with a layer list; bench.js builds the net from tf ops
 Every conversion starts from `read_model` of our file, so all runtimes see the file's weights.
@@ -17,9 +17,6 @@ import numpy as np
 from seeing.arch import GeneratorConfig, layer_shapes, preset_config
 from seeing.degrade import DegradeParams
 from seeing.modelfile import Model, read_model, write_model
-
-OPSET = 17
-
 
 def random_weights(cfg: GeneratorConfig, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Folded weights (cout, cin, 4, 4) and biases per layer, scaled so activations stay O(1)."""
@@ -48,48 +45,9 @@ def layer_plan(model: Model) -> list[dict]:
 
 
 def onnx_model(model: Model):
-    """The net as an ONNX graph: input (1, 1, R, R) -> output (1, 3, R, R), NCHW, float32."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    cfg, R = model.config, model.config.resolution
-    nodes, inits = [], []
-    x, skips = "input", []
-    n_down = len(cfg.down)
-    for i, (p, w, b) in enumerate(zip(layer_plan(model), model.weights, model.biases)):
-        name = f"l{i}"
-        if p["kind"] == "down":
-            inits += [numpy_helper.from_array(w, f"{name}.w"), numpy_helper.from_array(b, f"{name}.b")]
-            nodes.append(helper.make_node("Conv", [x, f"{name}.w", f"{name}.b"], [f"{name}.conv"],
-                                          kernel_shape=[4, 4], strides=[2, 2], pads=[1, 1, 1, 1]))
-        else:
-            # ONNX ConvTranspose weights are (cin, cout, kh, kw), torch's layout: swap our axes back
-            inits += [numpy_helper.from_array(np.ascontiguousarray(w.transpose(1, 0, 2, 3)), f"{name}.w"),
-                      numpy_helper.from_array(b, f"{name}.b")]
-            nodes.append(helper.make_node("ConvTranspose", [x, f"{name}.w", f"{name}.b"], [f"{name}.conv"],
-                                          kernel_shape=[4, 4], strides=[2, 2], pads=[1, 1, 1, 1]))
-        out = "output" if p["act"] == "tanh" else f"{name}.act"
-        if p["act"] == "leaky":
-            nodes.append(helper.make_node("LeakyRelu", [f"{name}.conv"], [out], alpha=p["slope"]))
-        elif p["act"] == "relu":
-            nodes.append(helper.make_node("Relu", [f"{name}.conv"], [out]))
-        else:
-            nodes.append(helper.make_node("Tanh", [f"{name}.conv"], [out]))
-        x = out
-        if p["kind"] == "down":
-            skips.append(out)
-        elif p["concat"]:
-            skip = skips[n_down - 2 - (i - n_down)]  # mirrored: the deepest skip first
-            nodes.append(helper.make_node("Concat", [out, skip], [f"{name}.cat"], axis=1))
-            x = f"{name}.cat"
-    graph = helper.make_graph(
-        nodes, "seeing_generator",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, cfg.in_channels, R, R])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, cfg.out_channels, R, R])], inits)
-    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="seeing-bench")
-    m.ir_version = 8  # readable by every ONNX Runtime the benchmark compares
-    onnx.checker.check_model(m)
-    return m
+    """The net as an ONNX graph, input (N, 1, R, R) -> output (N, 3, R, R): seeing's own export of the file."""
+    from seeing.onnx_export import build_onnx
+    return build_onnx(model)
 
 
 def tfjs_weights(model: Model) -> tuple[dict, bytes]:
@@ -111,7 +69,7 @@ def tfjs_weights(model: Model) -> tuple[dict, bytes]:
 
 def write_bench_models(preset: str, out_dir: str | Path, seed: int = 0) -> dict[str, Path]:
     """Write (or reuse) the model file, ONNX and TF.js files of a preset; returns their paths."""
-    import onnx
+    from seeing.onnx_export import write_onnx
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -125,7 +83,7 @@ def write_bench_models(preset: str, out_dir: str | Path, seed: int = 0) -> dict[
     write_model(paths["model"], cfg, DegradeParams(), weights, biases, precision="float32",
                 name=f"bench-{preset}", training={"note": f"random weights, seed {seed}"})
     model = read_model(paths["model"])
-    onnx.save(onnx_model(model), paths["onnx"])
+    write_onnx(model, paths["onnx"])
     manifest, blob = tfjs_weights(model)
     paths["tfjs_bin"].write_bytes(blob)
     paths["tfjs_json"].write_text(json.dumps(manifest))

@@ -222,13 +222,17 @@ def main(argv=None) -> int:
     meta = {"cpus": os.cpu_count(), "python": platform.python_version(), "chromium": "-", "adapter": "-",
             "isolated": "-", "present": "-"}
 
-    if "native-ort" in args.runtimes:
-        for preset in args.presets:
+    def time_native(preset):  # right before the preset's browser cells, under the same machine load
+        if "native-ort" in args.runtimes:
             c = native.time(models[preset]["onnx"], args.frames, args.warmup, args.budget)
             c["median_ms"] = statistics.median(c["times"])
             results["native-ort"][preset] = c
+            print(f"  {preset:6s} {'native-ort':14s} ok       {cell_text(c, args.frames)}", file=sys.stderr)
 
-    if browser_rts:
+    if not browser_rts:
+        for preset in args.presets:
+            time_native(preset)
+    else:
         from playwright.sync_api import sync_playwright
         with BenchServer(Path(args.models_dir)) as url, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
@@ -247,6 +251,7 @@ def main(argv=None) -> int:
             meta["present"] = args.present if args.present != "auto" else page.evaluate("window.probeCanvasPresent()")
             page.close()
             for preset in args.presets:
+                time_native(preset)
                 stem = models[preset]["model"].stem
                 for rt in browser_rts:
                     t0 = time.perf_counter()
