@@ -199,6 +199,47 @@ def train(data_sources, preset, down, up, config, epochs, out, resume, batch_siz
         click.echo(f"run saved in {out}")
 
 
+@cli.command()
+@click.argument("models", metavar="[MODEL]...", nargs=-1, type=click.Path())
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="0: any free port")
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to bind (0.0.0.0: the whole network)")
+def serve(models, port, host):
+    """Serve the live page with these model files."""
+    from .serve import model_entries, run
+    run(model_entries(list(models)), host=host, port=port)
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="0: any free port")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--no-browser", is_flag=True, help="only print the URL")
+def demo(port, host, no_browser):
+    """The live page with the bundled default model; opens a browser where there is one."""
+    from .serve import demo_models, has_display, model_entries, run
+    paths, note = demo_models()
+    if note:
+        click.echo(f"note: {note}", err=True)
+
+    def opened(url):
+        if not no_browser and has_display():
+            import webbrowser
+            if webbrowser.open(url):
+                return
+        click.echo(f"open {url} in a browser (Chrome or Edge with WebGPU)")
+
+    run(model_entries(paths), host=host, port=port, on_ready=opened)
+
+
+@cli.command("build-site")
+@click.argument("out", type=click.Path(file_okay=False))
+@click.argument("models", metavar="[MODEL]...", nargs=-1, type=click.Path())
+def build_site_cmd(out, models):
+    """Write the page and these models as a static site (with a _headers file for COOP/COEP)."""
+    from .site import build_site
+    path = build_site(out, list(models))
+    click.echo(f"site written to {path} ({len(models)} model(s)); serve it with any static host")
+
+
 def main(argv=None):
     """Entry point: bad input becomes one line on stderr and exit status 2, never a traceback."""
     from .modelfile import ModelFileError

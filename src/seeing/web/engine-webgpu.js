@@ -1,0 +1,423 @@
+// engine-webgpu.js: the generator on WebGPU. Per frame: the camera frame is copied into a
+// texture (copyExternalImageToTexture, centre square crop), degraded (degrade.wgsl: pool, mean,
+// upsample), run through every layer (conv.wgsl: one dispatch per layer, bias and activation
+// fused, skips read from two buffers), and drawn (present.wgsl) — all in ONE command
+// submission, with no readback. runTest (test pages only) is the one place that reads back.
+
+import { bicubicMatrix } from "./degrade.js";
+import { layerWeightsF32 } from "./modelfile.js";
+
+const shaderCache = new Map();
+async function shaderText(name) {
+  if (!shaderCache.has(name)) {
+    const r = await fetch(new URL(name, import.meta.url));
+    if (!r.ok) throw new Error(`cannot load ${name} (${r.status})`);
+    shaderCache.set(name, await r.text());
+  }
+  return shaderCache.get(name);
+}
+
+// f16 variant of a kernel: the element alias switches, the arithmetic stays f32.
+function specialise(src, f16) {
+  return f16 ? "enable f16;\n" + src.replace("alias T = f32;", "alias T = f16;") : src;
+}
+
+function floatToHalf(f) {
+  const b = new DataView(new ArrayBuffer(4));
+  b.setFloat32(0, f);
+  const x = b.getUint32(0);
+  const sign = (x >>> 16) & 0x8000, exp = (x >>> 23) & 0xff, mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    const m = (mant | 0x800000) >> (1 - e);
+    return sign | ((m + 0x1000 + ((m >> 13) & 1) - 1) >> 13);  // round half to even
+  }
+  const h = sign | (e << 10) | (mant >> 13);
+  const rest = mant & 0x1fff;
+  return rest > 0x1000 || (rest === 0x1000 && (h & 1)) ? h + 1 : h;
+}
+
+/** Four (index, weight) taps per output row of torch's bicubic matrix (edge taps merged). */
+export function bicubicTaps(grid, res, a) {
+  const U = bicubicMatrix(grid, res, a);
+  const idx = new Uint32Array(res * 4), wts = new Float32Array(res * 4);
+  for (let r = 0; r < res; r++) {
+    let k = 0;
+    for (let g = 0; g < grid && k < 4; g++) {
+      if (U[r * grid + g] !== 0) { idx[r * 4 + k] = g; wts[r * 4 + k] = U[r * grid + g]; k++; }
+    }
+  }
+  const colsum = new Float32Array(grid);
+  for (let r = 0; r < res; r++) for (let g = 0; g < grid; g++) colsum[g] += U[r * grid + g];
+  return { idx, wts, colsum };
+}
+
+/** WebGPU is usable here (an adapter exists). */
+export async function webgpuAvailable() {
+  if (!navigator.gpu) return false;
+  try { return !!(await navigator.gpu.requestAdapter()); } catch { return false; }
+}
+
+/**
+ * Create the engine for a parsed model (modelfile.parseModel) drawing onto `canvas`.
+ * options: {degradedCanvas} a second canvas that shows the degraded input; {preferF32}.
+ */
+export async function createWebGPUEngine(model, canvas, options = {}) {
+  const engine = new WebGPUEngine(model, canvas, options);
+  await engine.init();
+  return engine;
+}
+
+class WebGPUEngine {
+  constructor(model, canvas, options) {
+    this.name = "webgpu";
+    this.model = model;
+    this.canvas = canvas;
+    this.degradedCanvas = options.degradedCanvas || null;
+    this.preferF32 = !!options.preferF32;
+    this.liveBuffers = 0;   // GPU buffers alive now (the leak test watches this)
+    this.gpuMs = null;      // GPU time of the last timed frame, where timestamp-query exists
+    this.lostCount = 0;
+    this.disposed = false;
+    this.ready = null;
+  }
+
+  buffer(size, usage, data) {
+    const buf = this.device.createBuffer({ size: Math.max(16, Math.ceil(size / 4) * 4), usage, mappedAtCreation: !!data });
+    if (data) {
+      new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      buf.unmap();
+    }
+    this.buffers.push(buf);
+    this.liveBuffers++;
+    return buf;
+  }
+
+  async init() {
+    this.ready = this._init();
+    await this.ready;
+  }
+
+  async _init() {
+    const adapter = await navigator.gpu?.requestAdapter();
+    if (!adapter) throw new Error("WebGPU is not available in this browser");
+    this.adapter = adapter;  // keep it: Chromium drops the device when the adapter is collected
+    this.adapterInfo = adapter.info ? `${adapter.info.vendor || ""} ${adapter.info.architecture || ""} ${adapter.info.description || ""}`.trim() : "";
+    const wantF16 = adapter.features.has("shader-f16") && !this.preferF32;
+    const features = [];
+    if (wantF16) features.push("shader-f16");
+    if (adapter.features.has("timestamp-query")) features.push("timestamp-query");
+    const limits = {};
+    for (const k of ["maxStorageBufferBindingSize", "maxBufferSize", "maxComputeWorkgroupsPerDimension"])
+      limits[k] = adapter.limits[k];
+    const device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits: limits });
+    this.device = device;
+    this.buffers = [];
+    this.liveBuffers = 0;
+    this.frameTexture = null;
+    this.previousValid = false;
+    device.lost.then((info) => this._onLost(device, info));
+    try {
+      await this._build(wantF16);
+    } catch (e) {
+      if (!wantF16) throw e;
+      this._release();   // an f16 kernel the driver rejects: fall back to f32
+      this.buffers = [];
+      this.liveBuffers = 0;
+      await this._build(false);
+    }
+  }
+
+  _onLost(device, info) {
+    if (this.disposed || device !== this.device) return;
+    // the GPU process crashed or the driver reset: build everything again and go on
+    this.lostCount++;
+    console.warn(`WebGPU device lost (${info.reason || "unknown"}: ${info.message}): re-initialising`);
+    this.device = null;
+    this.ready = this._init().catch((e) => { this.failure = e; throw e; });
+    this.ready.catch(() => {});
+  }
+
+  async _build(f16) {
+    const dev = this.device, m = this.model, R = m.config.resolution, deg = m.degradation;
+    this.f16 = f16;
+    const esize = f16 ? 2 : 4;
+    const S = GPUBufferUsage.STORAGE, U = GPUBufferUsage.UNIFORM, CD = GPUBufferUsage.COPY_DST, CS = GPUBufferUsage.COPY_SRC;
+    const [convSrc, degSrc, presentSrc] = await Promise.all(["conv.wgsl", "degrade.wgsl", "present.wgsl"].map(shaderText));
+    dev.pushErrorScope("validation");
+    const convModule = dev.createShaderModule({ code: specialise(convSrc, f16), label: "conv" });
+    const degModule = dev.createShaderModule({ code: specialise(degSrc, f16), label: "degrade" });
+    const presentModule = dev.createShaderModule({ code: specialise(presentSrc, f16), label: "present" });
+
+    // degradation
+    const taps = bicubicTaps(deg.grid, R, deg.bicubic_a);
+    this.degParams = this.buffer(48, U | CD);
+    this.small = this.buffer((deg.grid * deg.grid + 1) * 4, S);
+    this.tapIdx = this.buffer(taps.idx.byteLength, S, taps.idx);
+    this.tapW = this.buffer(taps.wts.byteLength, S, taps.wts);
+    this.colsum = this.buffer(taps.colsum.byteLength, S, taps.colsum);
+    this.degraded = this.buffer(R * R * esize, S | CS);
+    const [pool, mean, upsample] = await Promise.all(["pool", "mean", "upsample"].map((entryPoint) =>
+      dev.createComputePipelineAsync({ layout: "auto", compute: { module: degModule, entryPoint } })));
+    this.degPipes = { pool, mean, upsample };
+
+    // generator layers
+    const smoothing = this.buffer(16, U | CD);
+    this.smoothingBuf = smoothing;
+    const outputs = [];
+    this.layers = [];
+    const nDown = m.config.down.length;
+    let input = this.degraded, inputCh = m.config.in_channels;
+    for (let i = 0; i < m.layers.length; i++) {
+      const L = m.layers[i];
+      const up = L.kind === "up";
+      const hin = L.inSide, hout = up ? hin * 2 : hin / 2;
+      const cout4 = Math.ceil(L.cout / 4);
+      const w = layerWeightsF32(L);
+      const packed = f16 ? new Uint16Array(L.cin * 16 * cout4 * 4) : new Float32Array(L.cin * 16 * cout4 * 4);
+      for (let o = 0; o < L.cout; o++)
+        for (let c = 0; c < L.cin; c++)
+          for (let k = 0; k < 16; k++) {
+            const v = w[(o * L.cin + c) * 16 + k];
+            packed[((c * 16 + k) * cout4 + (o >> 2)) * 4 + (o & 3)] = f16 ? floatToHalf(v) : v;
+          }
+      const bias = new Float32Array(cout4 * 4);
+      bias.set(L.bias);
+      const wBuf = this.buffer(packed.byteLength, S, packed);
+      const bBuf = this.buffer(bias.byteLength, S, bias);
+      const last = i === m.layers.length - 1;
+      const out = this.buffer(L.cout * hout * hout * esize, S | CS);
+      // the skip: up layer j (j >= 1) reads the previous up output, then down layer nDown-1-j
+      let a = input, b = input, ca = L.cin;
+      if (up && i > nDown) {
+        a = outputs[i - 1];
+        b = outputs[2 * nDown - 1 - i];
+        ca = m.layers[i - 1].cout;
+      } else if (i > 0) {
+        a = b = outputs[i - 1];
+      }
+      const constants = {
+        KIND: up ? 1 : 0, ACT: L.activation === "leaky" ? 0 : L.activation === "relu" ? 1 : 2,
+        SLOPE: L.slope || 0, CA: ca, CIN: L.cin, COUT: L.cout, HIN: hin, WIN: hin, HOUT: hout, WOUT: hout,
+      };
+      const pipe = await dev.createComputePipelineAsync({ layout: "auto", compute: { module: convModule, entryPoint: "main", constants } });
+      const bind = dev.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: [
+        { binding: 0, resource: { buffer: a } }, { binding: 1, resource: { buffer: b } },
+        { binding: 2, resource: { buffer: wBuf } }, { binding: 3, resource: { buffer: bBuf } },
+        { binding: 4, resource: { buffer: out } }, { binding: 5, resource: { buffer: smoothing } },
+      ] });
+      const invocations = cout4 * hout * Math.ceil(hout / 4);
+      this.layers.push({ pipe, bind, groups: this._grid(Math.ceil(invocations / 64)) });
+      outputs.push(out);
+      if (last) this.output = out;
+      input = out;
+      inputCh = L.cout;
+    }
+    this.outChannels = inputCh;
+
+    // presentation
+    this.format = navigator.gpu.getPreferredCanvasFormat();
+    const presentPipe = await dev.createRenderPipelineAsync({
+      layout: "auto",
+      vertex: { module: presentModule, entryPoint: "vs" },
+      fragment: { module: presentModule, entryPoint: "fs", targets: [{ format: this.format }] },
+      primitive: { topology: "triangle-list" },
+    });
+    this.views = [];
+    const addView = (canvas, buf, channels) => {
+      canvas.width = R;
+      canvas.height = R;
+      const ctx = canvas.getContext("webgpu");
+      ctx.configure({ device: dev, format: this.format, alphaMode: "opaque" });
+      const uni = this.buffer(16, U | CD);
+      const bind = dev.createBindGroup({ layout: presentPipe.getBindGroupLayout(0), entries: [
+        { binding: 0, resource: { buffer: buf } }, { binding: 1, resource: { buffer: uni } }] });
+      this.views.push({ ctx, uni, bind, channels, mirror: -1 });
+    };
+    this.presentPipe = presentPipe;
+    addView(this.canvas, this.output, this.outChannels);
+    if (this.degradedCanvas) addView(this.degradedCanvas, this.degraded, 1);
+
+    if (dev.features.has("timestamp-query")) {
+      this.querySet = dev.createQuerySet({ type: "timestamp", count: 2 });
+      this.queryResolve = this.buffer(16, GPUBufferUsage.QUERY_RESOLVE | CS);
+      this.queryRead = this.buffer(16, GPUBufferUsage.MAP_READ | CD);
+      this.queryBusy = false;
+    }
+    const err = await dev.popErrorScope();
+    if (err) throw new Error(`WebGPU kernels failed to build: ${err.message.split("\n")[0]}`);
+  }
+
+  _grid(n) {
+    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    return n <= max ? [n, 1] : [max, Math.ceil(n / max)];
+  }
+
+  _frameTexture(side) {
+    if (this.frameTexture && this.frameSide === side) return;
+    this.frameTexture?.destroy();
+    this.frameSide = side;
+    this.frameTexture = this.device.createTexture({
+      size: [side, side], format: "rgba8unorm",
+      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST | GPUTextureUsage.RENDER_ATTACHMENT,
+    });
+    const l = (p) => p.getBindGroupLayout(0);
+    const d = this.degPipes;
+    this.degBinds = {
+      pool: this.device.createBindGroup({ layout: l(d.pool), entries: [
+        { binding: 0, resource: { buffer: this.degParams } }, { binding: 1, resource: this.frameTexture.createView() },
+        { binding: 2, resource: { buffer: this.small } }] }),
+      mean: this.device.createBindGroup({ layout: l(d.mean), entries: [
+        { binding: 0, resource: { buffer: this.degParams } }, { binding: 2, resource: { buffer: this.small } },
+        { binding: 5, resource: { buffer: this.colsum } }] }),
+      upsample: this.device.createBindGroup({ layout: l(d.upsample), entries: [
+        { binding: 0, resource: { buffer: this.degParams } }, { binding: 2, resource: { buffer: this.small } },
+        { binding: 3, resource: { buffer: this.tapIdx } }, { binding: 4, resource: { buffer: this.tapW } },
+        { binding: 6, resource: { buffer: this.degraded } }] }),
+    };
+  }
+
+  /** Size of a frame source in pixels. */
+  static sourceSize(src) {
+    if (src.videoWidth !== undefined) return [src.videoWidth, src.videoHeight];
+    if (src.displayWidth !== undefined) return [src.displayWidth, src.displayHeight];
+    return [src.width, src.height];
+  }
+
+  // Encode and submit one frame; returns nothing to wait for but the queue.
+  _submit(source, opts) {
+    const dev = this.device, m = this.model, R = m.config.resolution, deg = m.degradation;
+    const [w, h] = WebGPUEngine.sourceSize(source);
+    if (!w || !h) throw new Error("the frame source has no pixels yet");
+    const side = Math.min(w, h);
+    this._frameTexture(side);
+    dev.queue.copyExternalImageToTexture(
+      { source, origin: { x: Math.floor((w - side) / 2), y: Math.floor((h - side) / 2) } },
+      { texture: this.frameTexture }, [side, side]);
+    const p = new ArrayBuffer(48), u32 = new Uint32Array(p), f32 = new Float32Array(p);
+    u32.set([side, deg.grid, R, 0]);
+    f32.set([...deg.luma, 0, opts.brightness ?? 1, opts.contrast ?? 1, 0, 0], 4);
+    dev.queue.writeBuffer(this.degParams, 0, p);
+    const smooth = this.previousValid ? Math.min(Math.max(opts.smoothing ?? 0, 0), 0.98) : 0;
+    dev.queue.writeBuffer(this.smoothingBuf, 0, new Float32Array([smooth, 0, 0, 0]));
+    const mirror = opts.mirror ? 1 : 0;
+    for (const v of this.views) {
+      if (v.mirror !== mirror) {
+        dev.queue.writeBuffer(v.uni, 0, new Uint32Array([R, v.channels, mirror, 0]));
+        v.mirror = mirror;
+      }
+    }
+
+    const enc = dev.createCommandEncoder();
+    const timed = this.querySet && !this.queryBusy;
+    const pass = enc.beginComputePass(timed ? { timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
+    pass.setPipeline(this.degPipes.pool);
+    pass.setBindGroup(0, this.degBinds.pool);
+    pass.dispatchWorkgroups(deg.grid * deg.grid);
+    pass.setPipeline(this.degPipes.mean);
+    pass.setBindGroup(0, this.degBinds.mean);
+    pass.dispatchWorkgroups(1);
+    pass.setPipeline(this.degPipes.upsample);
+    pass.setBindGroup(0, this.degBinds.upsample);
+    pass.dispatchWorkgroups(Math.ceil((R * R) / 64));
+    for (const L of this.layers) {
+      pass.setPipeline(L.pipe);
+      pass.setBindGroup(0, L.bind);
+      pass.dispatchWorkgroups(L.groups[0], L.groups[1]);
+    }
+    pass.end();
+    for (const v of this.views) {
+      const rp = enc.beginRenderPass({ colorAttachments: [{
+        view: v.ctx.getCurrentTexture().createView(), loadOp: "clear", storeOp: "store", clearValue: [0, 0, 0, 1] }] });
+      rp.setPipeline(this.presentPipe);
+      rp.setBindGroup(0, v.bind);
+      rp.draw(3);
+      rp.end();
+    }
+    if (timed) {
+      enc.resolveQuerySet(this.querySet, 0, 2, this.queryResolve, 0);
+      enc.copyBufferToBuffer(this.queryResolve, 0, this.queryRead, 0, 16);
+    }
+    dev.queue.submit([enc.finish()]);  // the one submission of this frame
+    this.previousValid = true;
+    if (timed) {
+      // GPU timing for the stats line: read later, off the frame path, never awaited by a frame
+      this.queryBusy = true;
+      const buf = this.queryRead;
+      buf.mapAsync(GPUMapMode.READ).then(() => {
+        const t = new BigInt64Array(buf.getMappedRange());
+        this.gpuMs = Number(t[1] - t[0]) / 1e6;
+        buf.unmap();
+        this.queryBusy = false;
+      }, () => { this.queryBusy = false; });
+    }
+  }
+
+  /**
+   * Process one frame from a video, canvas, ImageBitmap or VideoFrame and draw the output.
+   * opts: {brightness, contrast, smoothing (0..1), mirror, onDrawn (called right after submit,
+   * in the same task, when the canvas still holds the frame: snapshots)}
+   */
+  async frame(source, opts = {}) {
+    if (this.disposed) throw new Error("engine disposed");
+    await this.ready;
+    this._submit(source, opts);
+    if (opts.onDrawn) opts.onDrawn();
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
+  /** Forget the previous output (no smoothing into the next frame), e.g. on a new source. */
+  resetSmoothing() { this.previousValid = false; }
+
+  async _read(buf, count) {
+    const dev = this.device, bytes = count * (this.f16 ? 2 : 4);
+    const staging = dev.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const enc = dev.createCommandEncoder();
+    enc.copyBufferToBuffer(buf, 0, staging, 0, staging.size);
+    dev.queue.submit([enc.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const raw = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    if (!this.f16) return new Float32Array(raw);
+    const h = new Uint16Array(raw), out = new Float32Array(count);
+    const { halfToFloat } = await import("./modelfile.js");
+    for (let i = 0; i < count; i++) out[i] = halfToFloat(h[i]);
+    return out;
+  }
+
+  /** Test only: run on an RGBA image; returns the degraded input and the output, read back. */
+  async runTest(rgba, width, height, opts = {}) {
+    await this.ready;
+    const bitmap = await createImageBitmap(new ImageData(new Uint8ClampedArray(rgba), width, height),
+      { colorSpaceConversion: "none", premultiplyAlpha: "none" });
+    this.previousValid = false;
+    this._submit(bitmap, { brightness: opts.brightness ?? 1, contrast: opts.contrast ?? 1, smoothing: 0 });
+    bitmap.close();
+    const R = this.model.config.resolution;
+    const degraded = await this._read(this.degraded, R * R);
+    const output = await this._read(this.output, this.outChannels * R * R);
+    return { degraded, output };
+  }
+
+  _release() {
+    for (const b of this.buffers || []) b.destroy();
+    this.frameTexture?.destroy();
+    this.frameTexture = null;
+    this.querySet?.destroy();
+    this.querySet = null;
+    for (const v of this.views || []) v.ctx.unconfigure();
+    this.views = [];
+  }
+
+  dispose() {
+    if (this.disposed) return;
+    this.disposed = true;
+    this._release();
+    this.liveBuffers = 0;
+    this.device?.destroy();
+  }
+}

@@ -1,0 +1,74 @@
+"""Helpers for the page and server tests: random model files, y4m clips, Chromium flags."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from seeing.arch import GeneratorConfig, layer_shapes, preset_config
+from seeing.degrade import DegradeParams, default_grid
+from seeing.modelfile import write_model
+
+# Six layers down at 64x64: small enough for SwiftShader to run thousands of frames.
+TINY = dict(down=[3, 4, 6, 8, 8, 8], up=[8, 8, 6, 4, 3], resolution=64)
+
+CHROMIUM = "/usr/bin/chromium"
+# DESIGN section 6's flags plus Vulkan on SwiftShader for the compositor: without the last two,
+# headless Chromium 156 destroys the WebGPU device (and the whole GPU instance) the first time a
+# frame is presented on a WebGPU canvas ("A valid external Instance reference no longer exists").
+CHROMIUM_FLAGS = ["--no-sandbox", "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader", "--use-angle=swiftshader",
+                  "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                  "--use-vulkan=swiftshader", "--enable-features=Vulkan"]
+FAKE_CAMERA_FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+
+
+def random_weights(cfg: GeneratorConfig, seed: int = 0):
+    """He-scaled random folded weights and biases, so every layer's output has structure."""
+    rng = np.random.default_rng(seed)
+    weights, biases = [], []
+    for layer in layer_shapes(cfg):
+        fan_in = layer["cin"] * (16 if layer["kind"] == "down" else 4)
+        weights.append(rng.normal(0, (2.0 / fan_in) ** 0.5, (layer["cout"], layer["cin"], 4, 4)).astype(np.float32))
+        biases.append(rng.normal(0, 0.1, layer["cout"]).astype(np.float32))
+    return weights, biases
+
+
+def write_random_model(path: Path, cfg: GeneratorConfig | None = None, precision: str = "float32",
+                       seed: int = 0, name: str | None = None) -> Path:
+    cfg = cfg or GeneratorConfig(**TINY)
+    deg = DegradeParams(resolution=cfg.resolution, grid=default_grid(cfg.resolution))
+    w, b = random_weights(cfg, seed)
+    write_model(path, cfg, deg, w, b, precision, name or Path(path).stem)
+    return Path(path)
+
+
+def small_config() -> GeneratorConfig:
+    return preset_config("small")
+
+
+def write_y4m(path: Path, frames: np.ndarray, fps: int = 10) -> Path:
+    """uint8 (N, H, W, 3) frames as a y4m clip (PyAV, rawvideo yuv420p) for Chromium's fake camera."""
+    import av
+
+    n, h, w, _ = frames.shape
+    with av.open(str(path), "w", format="yuv4mpegpipe") as out:
+        stream = out.add_stream("rawvideo", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        for f in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return Path(path)
+
+
+def moving_square_clip(n: int = 20, h: int = 120, w: int = 160) -> np.ndarray:
+    """A bright square sweeping across a dark gradient: every frame differs from the last."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    frames = np.zeros((n, h, w, 3), np.uint8)
+    for i in range(n):
+        f = np.stack([xx * 200 // w, yy * 200 // h, np.full_like(xx, 60)], -1).astype(np.uint8)
+        x0 = int((w - 40) * i / max(n - 1, 1))
+        f[40:80, x0:x0 + 40] = (250, 240, 220)
+        frames[i] = f
+    return frames
