@@ -37,6 +37,16 @@ CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader", "--use-angle=swiftshader",
          "--disable-background-networking", "--disable-component-update", "--no-first-run"]
 DOC_SECTION = "## Browser engines"
+# (ours, peer, goal): issue 4 for the WebGPU engine, issue 5 for the WASM engine
+GOALS = [("seeing-webgpu", "ort-webgpu", ">= 5x"), ("seeing-webgpu", "tfjs-webgl", ">= 5x"),
+         ("seeing-wasm", "native-ort", "<= 3x (large 4x)"), ("seeing-wasm", "tfjs-wasm", ">= 5x"),
+         ("seeing-wasm", "ort-wasm", ">= 5x")]
+FRAME = ("A frame is a 256x256 2D canvas redrawn as the camera would be, then pixels on a canvas, awaited: "
+         "TF.js does fromPixels, luma, the net and toPixels (WebGL, WASM; the paper's page) or tf.browser.draw "
+         "(WebGPU, queue drained); ONNX Runtime Web reads the canvas, runs, and putImageData (WASM) or keeps the "
+         "output in a GPU buffer that a render pass draws (WebGPU, queue drained); our engines run "
+         "`engine.frame(canvas)` (live degradation included) and drain the queue; native ONNX Runtime is "
+         "`session.run` alone. Weights: random, seed 0, float32, the same file for every runtime.")
 
 
 def npm_version(name: str) -> str:
@@ -148,7 +158,7 @@ def markdown(results: dict, args, meta: dict) -> str:
         lines.append(f"| {names[rt]} | " + " | ".join(cell_text(results[rt].get(p), args.frames) for p in presets) + " |")
     out = ["Median ms per frame (256x256 canvas in -> pixels on a canvas, awaited; "
            f"{args.warmup} warm-up frames, then up to {args.frames} timed frames or {args.budget:.0f} s per cell).", "",
-           *lines, ""]
+           *lines, "", FRAME, ""]
     errs = []
     for rt in args.runtimes:
         if rt == "native-ort":
@@ -160,11 +170,28 @@ def markdown(results: dict, args, meta: dict) -> str:
         out += ["Same net check: max |output - native ONNX Runtime output| on a fixed input (outputs in [-1, 1]; "
                 "our engines are checked on their own degraded input).", "",
                 f"| runtime | {' | '.join(presets)} |", "| --- |" + " --- |" * len(presets), *errs, ""]
+    ratios = []
+    for ours, peer, goal in GOALS:
+        if ours not in results or peer not in results:
+            continue
+        vals = []
+        for pr in presets:
+            a, b = results[ours].get(pr, {}), results[peer].get(pr, {})
+            if a.get("status") == "ok" and b.get("status") == "ok":
+                vals.append(f"{b['median_ms'] / a['median_ms']:.1f}x" if peer != "native-ort"
+                            else f"{a['median_ms'] / b['median_ms']:.1f}x")
+            else:
+                vals.append("")
+        what = f"{peer} / {ours} (speed-up)" if peer != "native-ort" else f"{ours} / {peer} (slow-down)"
+        ratios.append(f"| {what} | {goal} | " + " | ".join(vals) + " |")
+    if ratios:
+        out += ["Our engines against the issues' goals (ratios of the medians above):", "",
+                f"| ratio | goal | {' | '.join(presets)} |", "| --- | --- |" + " --- |" * len(presets), *ratios, ""]
     notes = [f"{rt}/{p}: {c['error']}" for rt in args.runtimes for p, c in results[rt].items()
              if c.get("status") in ("error", "timeout", "missing")]
     out.append(f"Machine: {meta['cpus']} CPUs, {meta['chromium']}, WebGPU adapter: {meta['adapter']}, "
                f"cross-origin isolated: {meta['isolated']}.")
-    if meta["present"] == "texture":
+    if meta["present"] == "texture" and {"tfjs-webgpu", "ort-webgpu", "seeing-webgpu"} & set(args.runtimes):
         out += ["", "WebGPU runtimes drew each frame into a GPU texture the size of the canvas instead of a real "
                 "WebGPU canvas: in this headless Chromium on SwiftShader, `getCurrentTexture()` on a canvas "
                 "destroys the device (\"A valid external Instance reference no longer exists\"). The GPU work per "
