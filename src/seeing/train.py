@@ -269,6 +269,8 @@ class _StopFlag:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
+        import sys
+        print("\nstopping after this step to save a checkpoint (Ctrl-C again to quit at once)", file=sys.stderr)
 
     def __exit__(self, *exc):
         if self.previous is not None:
@@ -348,8 +350,7 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
         partial = ckpt.get("partial")
         if partial and world == 1:  # stopped mid-epoch: continue from that batch
             resume_batch, resume_acc, pair_state = partial["batch"], partial["acc"], partial["pair_rng"]
-        if world == 1 or "rng" in ckpt:
-            set_rng_state(ckpt["rng"])
+        set_rng_state(ckpt["rng"])
         say(f"resuming {out} at epoch {start_epoch} (step {step})")
     g_model, d_model = gen, disc
     if world > 1:
