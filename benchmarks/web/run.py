@@ -190,7 +190,8 @@ def markdown(results: dict, args, meta: dict) -> str:
     notes = [f"{rt}/{p}: {c['error']}" for rt in args.runtimes for p, c in results[rt].items()
              if c.get("status") in ("error", "timeout", "missing")]
     out.append(f"Machine: {meta['cpus']} CPUs, {meta['chromium']}, WebGPU adapter: {meta['adapter']}, "
-               f"cross-origin isolated: {meta['isolated']}.")
+               f"cross-origin isolated: {meta['isolated']}; 1-minute load average {meta['load_before']:.1f} "
+               f"before and {meta['load_after']:.1f} after (the CPU is shared: figures scale with it).")
     if meta["present"] == "texture" and {"tfjs-webgpu", "ort-webgpu", "seeing-webgpu"} & set(args.runtimes):
         out += ["", "WebGPU runtimes drew each frame into a GPU texture the size of the canvas instead of a real "
                 "WebGPU canvas: in this headless Chromium on SwiftShader, `getCurrentTexture()` on a canvas "
@@ -247,7 +248,7 @@ def main(argv=None) -> int:
     native = NativeOrt(args.threads)
     results: dict[str, dict] = {rt: {} for rt in args.runtimes}
     meta = {"cpus": os.cpu_count(), "python": platform.python_version(), "chromium": "-", "adapter": "-",
-            "isolated": "-", "present": "-"}
+            "isolated": "-", "present": "-", "load_before": os.getloadavg()[0]}
 
     def time_native(preset):  # right before the preset's browser cells, under the same machine load
         if "native-ort" in args.runtimes:
@@ -296,6 +297,7 @@ def main(argv=None) -> int:
                           f"  ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
             browser.close()
 
+    meta["load_after"] = os.getloadavg()[0]
     table = markdown(results, args, meta)
     print(table)
     make_args = os.environ.get("SEEING_BENCH_MAKE")  # set by `make bench-web` to its BENCH_WEB_ARGS
