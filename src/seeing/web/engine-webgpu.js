@@ -288,7 +288,7 @@ class WebGPUEngine {
   }
 
   // Encode and submit one frame; returns nothing to wait for but the queue.
-  _submit(source, opts) {
+  _submit(source, opts, encodeMore = null) {
     const dev = this.device, m = this.model, R = m.config.resolution, deg = m.degradation;
     const [w, h] = WebGPUEngine.sourceSize(source);
     if (!w || !h) throw new Error("the frame source has no pixels yet");
@@ -341,6 +341,7 @@ class WebGPUEngine {
       enc.resolveQuerySet(this.querySet, 0, 2, this.queryResolve, 0);
       enc.copyBufferToBuffer(this.queryResolve, 0, this.queryRead, 0, 16);
     }
+    encodeMore?.(enc);
     dev.queue.submit([enc.finish()]);  // the one submission of this frame
     this.previousValid = true;
     if (timed) {
@@ -372,14 +373,10 @@ class WebGPUEngine {
   /** Forget the previous output (no smoothing into the next frame), e.g. on a new source. */
   resetSmoothing() { this.previousValid = false; }
 
-  async _read(buf, count) {
-    const dev = this.device, bytes = count * (this.f16 ? 2 : 4);
-    const staging = dev.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const enc = dev.createCommandEncoder();
-    enc.copyBufferToBuffer(buf, 0, staging, 0, staging.size);
-    dev.queue.submit([enc.finish()]);
+  // Test only: decode a staging buffer filled by the frame's own submission.
+  async _decode(staging, count) {
     await staging.mapAsync(GPUMapMode.READ);
-    const raw = staging.getMappedRange().slice(0, bytes);
+    const raw = staging.getMappedRange().slice(0, count * (this.f16 ? 2 : 4));
     staging.unmap();
     staging.destroy();
     if (!this.f16) return new Float32Array(raw);
@@ -395,11 +392,18 @@ class WebGPUEngine {
     const bitmap = await createImageBitmap(new ImageData(new Uint8ClampedArray(rgba), width, height),
       { colorSpaceConversion: "none", premultiplyAlpha: "none" });
     this.previousValid = false;
-    this._submit(bitmap, { brightness: opts.brightness ?? 1, contrast: opts.contrast ?? 1, smoothing: 0 });
+    const R = this.model.config.resolution, esize = this.f16 ? 2 : 4;
+    const staging = (n) => this.device.createBuffer({ size: Math.ceil((n * esize) / 4) * 4,
+                                                      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const dStage = staging(R * R), oStage = staging(this.outChannels * R * R);
+    // the copies travel in the frame's own submission: a live frame cannot slip in between
+    this._submit(bitmap, { brightness: opts.brightness ?? 1, contrast: opts.contrast ?? 1, smoothing: 0 }, (enc) => {
+      enc.copyBufferToBuffer(this.degraded, 0, dStage, 0, dStage.size);
+      enc.copyBufferToBuffer(this.output, 0, oStage, 0, oStage.size);
+    });
     bitmap.close();
-    const R = this.model.config.resolution;
-    const degraded = await this._read(this.degraded, R * R);
-    const output = await this._read(this.output, this.outChannels * R * R);
+    const degraded = await this._decode(dStage, R * R);
+    const output = await this._decode(oStage, this.outChannels * R * R);
     return { degraded, output };
   }
 

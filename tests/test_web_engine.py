@@ -1,0 +1,89 @@
+"""The WebGPU engine in real Chromium (SwiftShader): degradation against seeing.degrade, generator output
+against ONNX Runtime in Python (seeing.runtime), float32 and uint8 files, a tiny and a small-preset net."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import Server, open_page
+from seeing.degrade import degrade_frame
+from seeing.modelfile import read_model
+from seeing.runtime import Runtime
+from webkit import small_config, write_random_model
+
+
+def psnr(a, b, peak=2.0):  # outputs live in [-1, 1]
+    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(peak * peak / mse)
+
+
+def make_frame(h=90, w=130, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    img = np.stack([xx * 255 // w, yy * 255 // h, (xx * 3 + yy) % 256], -1).astype(np.int32)
+    img = np.clip(img + rng.integers(-60, 60, img.shape), 0, 255).astype(np.uint8)
+    return np.concatenate([img, np.full((h, w, 1), 255, np.uint8)], -1)
+
+
+def run_page(page, rgba, brightness=1.0, contrast=1.0):
+    h, w, _ = rgba.shape
+    res = page.evaluate("""async ([data, w, h, b, c]) => {
+        const r = await window.seeing.runTest(data, w, h, {brightness: b, contrast: c});
+        return {degraded: Array.from(r.degraded), output: Array.from(r.output)};
+    }""", [rgba.ravel().tolist(), w, h, brightness, contrast])
+    return np.array(res["degraded"], np.float32), np.array(res["output"], np.float32)
+
+
+@pytest.fixture(scope="module")
+def page(browser, server):
+    p = open_page(browser, server.url)
+    yield p
+    p.close()
+
+
+def use(page, path):
+    assert page.evaluate("([b, n]) => window.seeing.useModel(b, n)", [list(path.read_bytes()), path.name])
+    assert page.evaluate("window.seeing.engine.name") == "webgpu"
+
+
+@pytest.mark.parametrize("precision,floor", [("float32", 40.0), ("uint8", 35.0)])
+def test_output_matches_onnx_runtime(page, web_models, precision, floor):
+    path = web_models[precision]
+    use(page, path)
+    rt = Runtime(path, threads=1)
+    frame = make_frame()
+    degraded, output = run_page(page, frame)
+    R = rt.resolution
+    ref = rt.run_degraded(degraded.reshape(R, R))[0]
+    assert output.shape == (3 * R * R,)
+    assert psnr(output.reshape(3, R, R), ref) >= floor
+    # the whole frame path against Python end to end, too
+    full = rt.run_degraded(degrade_frame(frame[..., :3], rt.model.degradation))[0]
+    assert psnr(output.reshape(3, R, R), full) >= floor
+
+
+@pytest.mark.parametrize("brightness,contrast", [(1.0, 1.0), (1.2, 0.85), (0.8, 1.15)])
+def test_degradation_matches_python(page, web_models, brightness, contrast):
+    use(page, web_models["float32"])
+    model = read_model(web_models["float32"])
+    for shape in [(90, 130), (64, 64), (200, 150)]:
+        frame = make_frame(*shape, seed=shape[0])
+        degraded, _ = run_page(page, frame, brightness, contrast)
+        ref = degrade_frame(frame[..., :3], model.degradation, brightness, contrast)
+        # within 1/255 on the [0, 1] scale of the image
+        assert np.abs((degraded.reshape(ref.shape) - ref) / 2).max() <= 1 / 255
+
+
+def test_small_preset_matches_onnx_runtime(browser, tmp_path):
+    path = write_random_model(tmp_path / "small.safetensors", small_config(), "uint8", seed=2)
+    srv = Server([path])
+    try:
+        p = open_page(browser, srv.url)
+        rt = Runtime(path, threads=1)
+        degraded, output = run_page(p, make_frame(240, 320))
+        R = rt.resolution
+        assert psnr(output.reshape(3, R, R), rt.run_degraded(degraded.reshape(R, R))[0]) >= 35.0
+        assert not p.errors
+        p.close()
+    finally:
+        srv.close()
