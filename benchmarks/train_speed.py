@@ -3,6 +3,7 @@
 A benchmark, not a test. Random images stand in for data (the step's cost does not depend on them).
 
     .venv/bin/python benchmarks/train_speed.py [--device cpu|cuda|mps] [--steps 10] [--presets small,medium,large]
+                                               [--threads N] [--json]
 """
 from __future__ import annotations
 
@@ -65,8 +66,11 @@ def main():
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--presets", default="small,medium,large")
     ap.add_argument("--no-amp", action="store_true", help="float32 on CUDA too")
+    ap.add_argument("--threads", type=int, help="torch CPU threads (on a busy shared machine 1 avoids oversubscription)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
     dev = pick_device(a.device)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{torch.get_num_threads()} CPU threads"
     rows = [measure(p.strip(), dev, a.steps, a.warmup, a.batch_size, not a.no_amp) for p in a.presets.split(",")]
