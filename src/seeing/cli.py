@@ -230,6 +230,24 @@ def demo(port, host, no_browser):
     run(model_entries(paths), host=host, port=port, on_ready=opened)
 
 
+@cli.command()
+@click.argument("runs", metavar="RUN...", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False), default="docs/QUALITY.md", show_default=True)
+@click.option("--bundled", type=click.Path(file_okay=False), help="folder of bundled model files to compare with")
+def quality(runs, out, bundled):
+    """Quality report of trained runs: held-out metrics per precision, sample grids, flicker."""
+    from pathlib import Path
+
+    from .quality import write_report
+    results = write_report(list(runs), out, Path(bundled) if bundled else None)
+    for r in results:
+        p = r["precisions"]
+        click.echo(f"{r['name']}: held-out PSNR {p['uint8']['psnr']:.2f} dB (uint8), uint8 vs float32 "
+                   f"{p['uint8']['psnr_vs_float32']:.1f} dB, flicker {r['flicker']['output']:.2f} -> "
+                   f"{r['flicker']['output_smoothed']:.2f} smoothed (input {r['flicker']['input']:.2f})")
+    click.echo(f"wrote {out}")
+
+
 @cli.command("build-site")
 @click.argument("out", type=click.Path(file_okay=False))
 @click.argument("models", metavar="[MODEL]...", nargs=-1, type=click.Path())

@@ -1,0 +1,44 @@
+"""The quality report: flicker figures, and a tiny run reported end to end."""
+import json
+import math
+
+import numpy as np
+
+from conftest import run_cli
+from seeing.quality import flicker, panning_clip
+
+
+def test_flicker_is_mean_absolute_change():
+    frames = [np.full((4, 4, 3), v, np.uint8) for v in (10, 13, 13, 3)]
+    assert flicker(frames) == (3 + 0 + 10) / 3
+    assert flicker([frames[0]] * 5) == 0.0
+
+
+def test_panning_clip_moves_by_step():
+    img = (np.arange(64 * 64 * 3) % 251).astype(np.uint8).reshape(64, 64, 3)
+    clip = panning_clip(img, frames=5, window=32, step=2)
+    assert len(clip) == 5 and all(f.shape == (32, 32, 3) for f in clip)
+    assert np.array_equal(clip[1][:-2, :-2], clip[0][2:, 2:])  # the window moved 2 px down and right
+
+
+def test_report_of_a_tiny_run(tmp_path, tiny_synth):
+    run = tmp_path / "tiny"
+    r = run_cli("train", tiny_synth, "--down", "4,4,4,4,4,4,4,4", "--up", "4,4,4,4,4,4,4", "--epochs", "1",
+                "--out", run, "--workers", "0")
+    assert r.returncode == 0, r.stderr
+    bundled = tmp_path / "bundled"
+    r = run_cli("export", run, "--out", bundled, "--name", "tiny")
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "docs" / "QUALITY.md"
+    r = run_cli("quality", run, "--out", out, "--bundled", bundled)
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    assert "| uint8 |" in text and "byte-identical to the bundled `tiny.safetensors`: True" in text
+    assert (tmp_path / "docs" / "quality" / "tiny-samples.png").is_file()
+    from seeing.quality import evaluate_run
+    res = evaluate_run(run, tmp_path, bundled / "tiny.safetensors")
+    p = res["precisions"]
+    assert math.isinf(p["float32"]["psnr_vs_float32"]) and p["uint8"]["psnr_vs_float32"] > 35
+    assert p["uint8"]["size"] < p["float16"]["size"] < p["float32"]["size"]
+    assert res["flicker"]["output_smoothed"] <= res["flicker"]["output"] + 1e-9
+    json.dumps(res)  # plain data throughout
