@@ -38,6 +38,20 @@ benchmarks/web/node_modules/.installed: benchmarks/web/package.json
 bench-web: setup chromium benchmarks/web/node_modules/.installed
 	SEEING_BENCH_MAKE="$(BENCH_WEB_ARGS)" $(BIN)/python benchmarks/web/run.py $(BENCH_WEB_ARGS)
 
+# The bundled default model, from nothing: synth data, training, uint8 export into the package, quality report.
+# Measured: about 45 minutes on the 2-core development machine (see docs/QUALITY.md for the epochs it used).
+DM := build/default-model
+DEFAULT_EPOCHS ?= 60
+default-model: setup
+	OMP_NUM_THREADS=1 $(BIN)/seeing data synth $(DM)/nebula --kind nebula -n 600 --seed 1
+	OMP_NUM_THREADS=1 $(BIN)/seeing train $(DM)/nebula --preset small --epochs $(DEFAULT_EPOCHS) --seed 0 \
+		--save-every 5 --out $(DM)/nebula-small $(if $(wildcard $(DM)/nebula-small/last.pt),--resume)
+	$(BIN)/seeing export $(DM)/nebula-small --precision uint8 --out src/seeing/models
+	$(MAKE) quality
+
+quality: setup
+	OMP_NUM_THREADS=1 $(BIN)/seeing quality $(DM)/nebula-small --bundled src/seeing/models --out docs/QUALITY.md
+
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
 
