@@ -99,5 +99,5 @@ def open_page(browser, url, query="test=1&engine=webgpu"):
     page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     page.goto(f"{url}?{query}")
-    page.wait_for_function("() => window.seeing && window.seeing.engine", timeout=120000)
+    page.wait_for_function("() => window.seeing && window.seeing.engine && window.seeing.state.source", timeout=120000)
     return page

@@ -283,6 +283,7 @@ class WebGPUEngine {
   /** Size of a frame source in pixels. */
   static sourceSize(src) {
     if (src.videoWidth !== undefined) return [src.videoWidth, src.videoHeight];
+    if (src.naturalWidth !== undefined) return [src.naturalWidth, src.naturalHeight];  // an <img>, whatever its CSS size
     if (src.displayWidth !== undefined) return [src.displayWidth, src.displayHeight];
     return [src.width, src.height];
   }

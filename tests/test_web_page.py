@@ -1,0 +1,116 @@
+"""The live page in real headless Chromium (WebGPU on SwiftShader): camera to canvas, uploads, camera
+denied, a lost device, and 3,000 frames without growth of GPU buffers or JS heap."""
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from conftest import launch_chromium, open_page
+
+
+def thumb(page):
+    """32x32 RGBA of the output canvas, grabbed in the task that drew a frame."""
+    return np.array(page.evaluate("window.seeing.captureOutput()"), np.int32)
+
+
+def frames(page):
+    return page.evaluate("window.seeing.state.frames")
+
+
+def wait_frames(page, n):
+    start = frames(page)
+    page.wait_for_function(f"window.seeing.state.frames >= {start + n}", timeout=120000)
+
+
+def test_camera_to_canvas(browser, server):
+    page = open_page(browser, server.url)
+    wait_frames(page, 3)
+    page.wait_for_function("+document.getElementById('stat-fps').textContent > 0", timeout=60000)
+    assert page.evaluate("window.seeing.state.source.kind") == "camera"
+    shots = []
+    for _ in range(4):
+        shots.append(thumb(page))
+        wait_frames(page, 3)
+    # the fake camera's square moves, so the output moves with it
+    assert any(np.abs(a - b).mean() > 0.5 for a, b in zip(shots, shots[1:]))
+    assert all(s[..., 3].min() == 255 and s[..., :3].std() > 1 for s in np.array(shots).reshape(4, 32, 32, 4))
+    stats = page.evaluate("window.seeing.stats()")
+    assert stats["engine"] == "webgpu" and stats["fps"] > 0 and stats["message"] == ""
+    assert "swiftshader" in page.inner_text("#stat-adapter").lower()
+    assert page.errors == []
+    page.close()
+
+
+def test_upload_good_and_corrupt_model(browser, server, web_models, tmp_path):
+    page = open_page(browser, server.url)
+    wait_frames(page, 2)
+    engine_before = page.evaluate("window.seeing.state.modelName")
+    bad = tmp_path / "broken.safetensors"
+    data = bytearray(web_models["uint8"].read_bytes())
+    bad.write_bytes(bytes(data[: len(data) // 2]))  # truncated
+    page.set_input_files("#model-file", str(bad))
+    page.wait_for_function("document.getElementById('message').textContent.includes('broken.safetensors')")
+    msg = page.inner_text("#message")
+    assert "previous model keeps running" in msg and "\n" not in msg
+    assert page.evaluate("window.seeing.state.modelName") == engine_before
+    wait_frames(page, 2)  # still running
+    page.set_input_files("#model-file", str(web_models["uint8"]))
+    page.wait_for_function("window.seeing.state.modelName === 'tiny-uint8.safetensors'")
+    wait_frames(page, 2)
+    assert page.is_hidden("#message")
+    assert "uint8" in page.inner_text("#stat-model")
+    assert page.errors == []
+    page.close()
+
+
+def test_camera_denied_shows_message_and_file_input_works(playwright_session, server, tmp_path):
+    b = launch_chromium(playwright_session)  # no fake-UI flag: the permission request is denied
+    try:
+        page = open_page(b, server.url)
+        page.wait_for_function("!document.getElementById('message').hidden")
+        assert "camera" in page.inner_text("#message").lower()
+        assert page.evaluate("window.seeing.state.source.kind") == "clip"  # the generated clip runs meanwhile
+        wait_frames(page, 2)
+        img = tmp_path / "still.png"
+        yy, xx = np.mgrid[0:120, 0:160]
+        Image.fromarray(np.stack([xx, yy, xx + yy], -1).astype(np.uint8)).save(img)
+        page.set_input_files("#media-file", str(img))
+        page.wait_for_function("window.seeing.state.source.kind === 'image'")
+        wait_frames(page, 2)
+        assert page.errors == []
+        page.close()
+    finally:
+        b.close()
+
+
+def test_device_lost_reinitialises(browser, server):
+    page = open_page(browser, server.url)
+    wait_frames(page, 2)
+    page.evaluate("window.seeing.engine.device.destroy()")
+    page.wait_for_function("window.seeing.engine.lostCount === 1")
+    wait_frames(page, 3)
+    assert page.evaluate("window.seeing.engine.name") == "webgpu"
+    page.close()
+
+
+def test_3000_frames_without_growth(browser, server):
+    page = open_page(browser, server.url)
+    page.evaluate("window.seeing.stop()")
+    cdp = page.context.new_cdp_session(page)
+
+    def heap():
+        cdp.send("HeapProfiler.collectGarbage")
+        return cdp.send("Runtime.getHeapUsage")["usedSize"]
+
+    run = """async (n) => {
+        const e = window.seeing.engine, src = window.seeing.state.source.element;
+        for (let i = 0; i < n; i++) await e.frame(src, {brightness: 1.1, contrast: 0.9, smoothing: 0.5, mirror: i % 2 === 0});
+        return e.liveBuffers;
+    }"""
+    buffers0 = page.evaluate(run, 100)
+    heap0 = heap()
+    buffers1 = page.evaluate(run, 3000)
+    heap1 = heap()
+    assert buffers1 == buffers0 > 0
+    assert heap1 - heap0 < 1_000_000, (heap0, heap1)
+    page.close()
