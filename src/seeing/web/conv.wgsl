@@ -4,13 +4,21 @@
 //
 // Layouts (T is f32, or f16 where the adapter has shader-f16; the engine rewrites the alias):
 //   a, b, dst   activations, CHW, T
-//   w           vec4<T> at ((c * 16 + ky * 4 + kx) * COUT4 + og): output channels 4og..4og+3
-//               of input channel c (zero-padded past COUT); dequantized once at load
+//   w           mat4x4<T> at ((c * 4 + ky) * COUT4 + og): column kx holds output channels
+//               4og..4og+3 of input channel c at tap (ky, kx) (zero past COUT); dequantized at load
 //   bias        vec4<f32> per output-channel group og
 //   params      uniform, 16 bytes: smoothing (f32) then 12 bytes of padding
-// Each invocation computes 4 output channels (one vec4) x 4 horizontally adjacent pixels:
-// each weight load feeds 4 pixels and each input load several taps. Invocations are laid out
-// pixel-group fastest, so neighbours share their weights (uniform loads, cache hits).
+//   scratch     vec4<f32> partial sums ((s * COUT4 + og) * HOUT + y) * WOUT + x (SPLIT > 1 only)
+//
+// Each invocation computes 4 output channels (one vec4) x 4 horizontally adjacent pixels, so each
+// weight load feeds 4 pixels and each input load several taps. Software adapters (SwiftShader)
+// run 4 invocations per SIMD op and load storage per lane, so the kernel keeps loads few and
+// everything else branch-free: column indices and padding masks are computed once per
+// invocation, the input loop runs once over `a` and once over `b` (no per-load branch), and the
+// accumulators live in registers (constant indices only).
+// Deep layers with few output pixels split the input channels into SPLIT slices (more
+// invocations, so every core has work): `main` writes each slice's partial sums to `scratch`,
+// and `finish` adds them up with the bias and the activation.
 // ACT 2 is the output layer: tanh, then blended with the previous frame's output (temporal
 // smoothing) in place in `dst`, which the present pass draws.
 alias T = f32;
@@ -25,38 +33,66 @@ override HIN: u32 = 2u;
 override WIN: u32 = 2u;
 override HOUT: u32 = 1u;
 override WOUT: u32 = 1u;
+override SPLIT: u32 = 1u;   // input-channel slices (1: no scratch, bias and activation here)
+override CPS: u32 = 1u;     // input channels per slice, ceil(CIN / SPLIT)
 
 struct Params { smoothing: f32, pad0: f32, pad1: f32, pad2: f32 }
 
 @group(0) @binding(0) var<storage, read> a: array<T>;
 @group(0) @binding(1) var<storage, read> b: array<T>;
-@group(0) @binding(2) var<storage, read> w: array<vec4<T>>;
+@group(0) @binding(2) var<storage, read> w: array<mat4x4<T>>;
 @group(0) @binding(3) var<storage, read> bias: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> dst: array<T>;
 @group(0) @binding(5) var<uniform> params: Params;
+@group(0) @binding(6) var<storage, read_write> scratch: array<vec4f>;
 
-// Input value at (c, y, x), zero outside the image (the padding).
-fn load(c: u32, y: i32, x: i32) -> f32 {
-  let inside = y >= 0 && y < i32(HIN) && x >= 0 && x < i32(WIN);
-  let yy = u32(clamp(y, 0, i32(HIN) - 1));
-  let xx = u32(clamp(x, 0, i32(WIN) - 1));
-  var v: f32;
-  if (c < CA) {
-    v = f32(a[(c * HIN + yy) * WIN + xx]);
-  } else {
-    v = f32(b[((c - CA) * HIN + yy) * WIN + xx]);
-  }
-  return select(0.0, v, inside);
-}
-
-fn weight(c: u32, k: u32, og: u32) -> vec4f {
-  return vec4f(w[(c * 16u + k) * ((COUT + 3u) / 4u) + og]);
-}
+// Four output pixels x four output channels.
+struct Acc { p0: vec4f, p1: vec4f, p2: vec4f, p3: vec4f }
 
 fn activate(v: vec4f) -> vec4f {
   if (ACT == 0u) { return select(v * SLOPE, v, v > vec4f(0.0)); }
   if (ACT == 1u) { return max(v, vec4f(0.0)); }
   return tanh(clamp(v, vec4f(-12.0), vec4f(12.0)));  // clamped: tanh of a huge value may be NaN
+}
+
+// Down: output x = ox0 + p reads input columns 2 ox0 - 1 + 2p + kx, i.e. a row of 10 values
+// (ra, rb, rc); m's columns are the 4 kx taps, so each pixel is one matrix-vector product.
+fn down_row(acc: ptr<function, Acc>, m: mat4x4f, ra: vec4f, rb: vec4f, rc: vec2f) {
+  (*acc).p0 += m * ra;
+  (*acc).p1 += m * vec4f(ra.zw, rb.xy);
+  (*acc).p2 += m * rb;
+  (*acc).p3 += m * vec4f(rb.zw, rc);
+}
+
+// Up (transposed): out(Y, X) gathers in(iy, ix) with X = 2 ix - 1 + kx; by parity, even X uses
+// (X/2, kx 1) and (X/2 - 1, kx 3), odd X uses ((X+1)/2, kx 0) and ((X-1)/2, kx 2). r holds the
+// input columns ox0/2 - 1 .. ox0/2 + 2.
+fn up_row(acc: ptr<function, Acc>, m: mat4x4f, r: vec4f) {
+  (*acc).p0 += m[1] * r.y + m[3] * r.x;
+  (*acc).p1 += m[0] * r.z + m[2] * r.y;
+  (*acc).p2 += m[1] * r.z + m[3] * r.y;
+  (*acc).p3 += m[0] * r.w + m[2] * r.z;
+}
+
+fn store(acc: vec4f, og: u32, oy: u32, ox: u32) {
+  let v = activate(acc);
+  for (var k = 0u; k < 4u; k++) {
+    let ch = og * 4u + k;
+    if (ch >= COUT) { break; }
+    let i = (ch * HOUT + oy) * WOUT + ox;
+    var o = v[k];
+    if (ACT == 2u) { o = mix(o, f32(dst[i]), params.smoothing); }
+    dst[i] = T(o);
+  }
+}
+
+fn put(acc: vec4f, s: u32, og: u32, oy: u32, ox: u32, b0: vec4f) {
+  if (ox >= WOUT) { return; }
+  if (SPLIT == 1u) {
+    store(acc + b0, og, oy, ox);
+  } else {
+    scratch[((s * ((COUT + 3u) / 4u) + og) * HOUT + oy) * WOUT + ox] = acc;
+  }
 }
 
 @compute @workgroup_size(64)
@@ -65,71 +101,92 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let cout4 = (COUT + 3u) / 4u;
   let idx = gid.x + gid.y * nwg.x * 64u;
   let xg = idx % xgroups;
-  let rest = idx / xgroups;
+  var rest = idx / xgroups;
   let oy = rest % HOUT;
-  let og = rest / HOUT;
-  if (og >= cout4) { return; }
+  rest = rest / HOUT;
+  let og = rest % cout4;
+  let s = rest / cout4;
+  if (s >= SPLIT) { return; }
+  let c0 = s * CPS;
+  let c1 = min(c0 + CPS, CIN);
   let ox0 = xg * 4u;
-  let b0 = bias[og];
-  var acc = array<vec4f, 4>(b0, b0, b0, b0);
+  let plane = HIN * WIN;
+  var acc = Acc(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
 
   if (KIND == 0u) {
-    // out(y, x) = sum w[ky, kx] * in(2y - 1 + ky, 2x - 1 + kx): 4 pixels read 10 input columns
+    // the 10 input columns of this invocation, clamped, and 0/1 masks for the padding
     let x0 = i32(ox0 * 2u) - 1;
-    for (var c = 0u; c < CIN; c++) {
-      for (var ky = 0u; ky < 4u; ky++) {
-        let iy = i32(oy * 2u + ky) - 1;
-        if (iy < 0 || iy >= i32(HIN)) { continue; }
-        var row: array<f32, 10>;
-        for (var j = 0; j < 10; j++) { row[j] = load(c, iy, x0 + j); }
-        for (var kx = 0u; kx < 4u; kx++) {
-          let wv = weight(c, ky * 4u + kx, og);
-          acc[0] += wv * row[kx];
-          acc[1] += wv * row[kx + 2u];
-          acc[2] += wv * row[kx + 4u];
-          acc[3] += wv * row[kx + 6u];
-        }
+    let xa = vec4i(x0) + vec4i(0, 1, 2, 3);
+    let xb = xa + vec4i(4);
+    let xc = vec2i(x0 + 8, x0 + 9);
+    let wmax = i32(WIN) - 1;
+    let ia = vec4u(clamp(xa, vec4i(0), vec4i(wmax)));
+    let ib = vec4u(clamp(xb, vec4i(0), vec4i(wmax)));
+    let ic = vec2u(clamp(xc, vec2i(0), vec2i(wmax)));
+    let ma = select(vec4f(0.0), vec4f(1.0), xa == clamp(xa, vec4i(0), vec4i(wmax)));
+    let mb = select(vec4f(0.0), vec4f(1.0), xb == clamp(xb, vec4i(0), vec4i(wmax)));
+    let mc = select(vec2f(0.0), vec2f(1.0), xc == clamp(xc, vec2i(0), vec2i(wmax)));
+    for (var ky = 0u; ky < 4u; ky++) {
+      let iy = i32(oy * 2u + ky) - 1;
+      if (iy < 0 || iy >= i32(HIN)) { continue; }
+      let row = u32(iy) * WIN;
+      for (var c = c0; c < min(c1, CA); c++) {
+        let o = c * plane + row;
+        let ra = vec4f(f32(a[o + ia.x]), f32(a[o + ia.y]), f32(a[o + ia.z]), f32(a[o + ia.w])) * ma;
+        let rb = vec4f(f32(a[o + ib.x]), f32(a[o + ib.y]), f32(a[o + ib.z]), f32(a[o + ib.w])) * mb;
+        let rc = vec2f(f32(a[o + ic.x]), f32(a[o + ic.y])) * mc;
+        down_row(&acc, mat4x4f(w[(c * 4u + ky) * cout4 + og]), ra, rb, rc);
+      }
+      for (var c = max(c0, CA); c < c1; c++) {
+        let o = (c - CA) * plane + row;
+        let ra = vec4f(f32(b[o + ia.x]), f32(b[o + ia.y]), f32(b[o + ia.z]), f32(b[o + ia.w])) * ma;
+        let rb = vec4f(f32(b[o + ib.x]), f32(b[o + ib.y]), f32(b[o + ib.z]), f32(b[o + ib.w])) * mb;
+        let rc = vec2f(f32(b[o + ic.x]), f32(b[o + ic.y])) * mc;
+        down_row(&acc, mat4x4f(w[(c * 4u + ky) * cout4 + og]), ra, rb, rc);
       }
     }
   } else {
-    // transposed: out(Y, X) gathers in(iy, ix) with Y = 2 iy - 1 + ky; by parity, even Y uses
-    // (iy, ky) = (Y/2, 1), (Y/2 - 1, 3) and odd Y uses ((Y+1)/2, 0), ((Y-1)/2, 2); same for X.
+    // rows: even Y uses (iy, ky) = (Y/2, 1), (Y/2 - 1, 3); odd Y ((Y+1)/2, 0), ((Y-1)/2, 2)
     let my = i32(oy >> 1u);
     let odd = (oy & 1u) == 1u;
-    let m0 = i32(ox0 >> 1u);
-    for (var c = 0u; c < CIN; c++) {
-      for (var t = 0u; t < 2u; t++) {
-        var iy: i32;
-        var ky: u32;
-        if (odd) { iy = my + 1 - i32(t); ky = t * 2u; } else { iy = my - i32(t); ky = 1u + t * 2u; }
-        if (iy < 0 || iy >= i32(HIN)) { continue; }
-        let c0 = load(c, iy, m0 - 1);
-        let c1 = load(c, iy, m0);
-        let c2 = load(c, iy, m0 + 1);
-        let c3 = load(c, iy, m0 + 2);
-        let w0 = weight(c, ky * 4u, og);
-        let w1 = weight(c, ky * 4u + 1u, og);
-        let w2 = weight(c, ky * 4u + 2u, og);
-        let w3 = weight(c, ky * 4u + 3u, og);
-        acc[0] += w1 * c1 + w3 * c0;
-        acc[1] += w0 * c2 + w2 * c1;
-        acc[2] += w1 * c2 + w3 * c1;
-        acc[3] += w0 * c3 + w2 * c2;
+    let xr = vec4i(i32(ox0 >> 1u) - 1) + vec4i(0, 1, 2, 3);
+    let wmax = i32(WIN) - 1;
+    let ir = vec4u(clamp(xr, vec4i(0), vec4i(wmax)));
+    let mr = select(vec4f(0.0), vec4f(1.0), xr == clamp(xr, vec4i(0), vec4i(wmax)));
+    for (var t = 0u; t < 2u; t++) {
+      let iy = select(my - i32(t), my + 1 - i32(t), odd);
+      let ky = select(1u + t * 2u, t * 2u, odd);
+      if (iy < 0 || iy >= i32(HIN)) { continue; }
+      let row = u32(iy) * WIN;
+      for (var c = c0; c < min(c1, CA); c++) {
+        let o = c * plane + row;
+        let r = vec4f(f32(a[o + ir.x]), f32(a[o + ir.y]), f32(a[o + ir.z]), f32(a[o + ir.w])) * mr;
+        up_row(&acc, mat4x4f(w[(c * 4u + ky) * cout4 + og]), r);
+      }
+      for (var c = max(c0, CA); c < c1; c++) {
+        let o = (c - CA) * plane + row;
+        let r = vec4f(f32(b[o + ir.x]), f32(b[o + ir.y]), f32(b[o + ir.z]), f32(b[o + ir.w])) * mr;
+        up_row(&acc, mat4x4f(w[(c * 4u + ky) * cout4 + og]), r);
       }
     }
   }
 
-  for (var p = 0u; p < 4u; p++) {
-    let ox = ox0 + p;
-    if (ox >= WOUT) { break; }
-    let v = activate(acc[p]);
-    for (var k = 0u; k < 4u; k++) {
-      let ch = og * 4u + k;
-      if (ch >= COUT) { break; }
-      let i = (ch * HOUT + oy) * WOUT + ox;
-      var o = v[k];
-      if (ACT == 2u) { o = mix(o, f32(dst[i]), params.smoothing); }
-      dst[i] = T(o);
-    }
-  }
+  let b0 = bias[og];
+  put(acc.p0, s, og, oy, ox0, b0);
+  put(acc.p1, s, og, oy, ox0 + 1u, b0);
+  put(acc.p2, s, og, oy, ox0 + 2u, b0);
+  put(acc.p3, s, og, oy, ox0 + 3u, b0);
+}
+
+// SPLIT > 1: one invocation per (output-channel group, pixel) sums the slices' partial sums.
+@compute @workgroup_size(64)
+fn finish(@builtin(global_invocation_id) gid: vec3u) {
+  let cout4 = (COUT + 3u) / 4u;
+  let n = HOUT * WOUT;
+  if (gid.x >= cout4 * n) { return; }
+  let og = gid.x / n;
+  let p = gid.x % n;
+  var v = bias[og];
+  for (var s = 0u; s < SPLIT; s++) { v += scratch[(s * cout4 + og) * n + p]; }
+  store(v, og, p / WOUT, p % WOUT);
 }

@@ -170,19 +170,30 @@ class WebGPUEngine {
     const outputs = [];
     this.layers = [];
     const nDown = m.config.down.length;
+    const plans = m.layers.map((L) => {
+      const up = L.kind === "up", hout = up ? L.inSide * 2 : L.inSide / 2, cout4 = Math.ceil(L.cout / 4);
+      // few output pixels (deep layers): split the input channels so enough invocations exist
+      const base = cout4 * hout * Math.ceil(hout / 4);
+      let split = base >= 1024 || L.cin < 32 ? 1 : Math.min(Math.ceil(1024 / base), Math.floor(L.cin / 16));
+      const cps = Math.ceil(L.cin / split);
+      split = Math.ceil(L.cin / cps);
+      return { up, hout, cout4, base, split, cps };
+    });
+    const scratchSize = Math.max(16, ...plans.map((p) => (p.split > 1 ? p.split * p.cout4 * p.hout * p.hout * 16 : 0)));
+    const scratch = this.buffer(scratchSize, S);
     let input = this.degraded, inputCh = m.config.in_channels;
     for (let i = 0; i < m.layers.length; i++) {
       const L = m.layers[i];
-      const up = L.kind === "up";
-      const hin = L.inSide, hout = up ? hin * 2 : hin / 2;
-      const cout4 = Math.ceil(L.cout / 4);
+      const { up, hout, cout4, base, split, cps } = plans[i];
+      const hin = L.inSide;
       const w = layerWeightsF32(L);
+      // mat4x4 per (c, ky, og): column kx, row o & 3
       const packed = f16 ? new Uint16Array(L.cin * 16 * cout4 * 4) : new Float32Array(L.cin * 16 * cout4 * 4);
       for (let o = 0; o < L.cout; o++)
         for (let c = 0; c < L.cin; c++)
           for (let k = 0; k < 16; k++) {
             const v = w[(o * L.cin + c) * 16 + k];
-            packed[((c * 16 + k) * cout4 + (o >> 2)) * 4 + (o & 3)] = f16 ? floatToHalf(v) : v;
+            packed[((((c * 4 + (k >> 2)) * cout4 + (o >> 2)) * 4 + (k & 3)) * 4) + (o & 3)] = f16 ? floatToHalf(v) : v;
           }
       const bias = new Float32Array(cout4 * 4);
       bias.set(L.bias);
@@ -202,15 +213,27 @@ class WebGPUEngine {
       const constants = {
         KIND: up ? 1 : 0, ACT: L.activation === "leaky" ? 0 : L.activation === "relu" ? 1 : 2,
         SLOPE: L.slope || 0, CA: ca, CIN: L.cin, COUT: L.cout, HIN: hin, WIN: hin, HOUT: hout, WOUT: hout,
+        SPLIT: split, CPS: cps,
       };
+      const label = `${L.name} ${L.kind} ${L.cin}->${L.cout} @${hout}`;
       const pipe = await dev.createComputePipelineAsync({ layout: "auto", compute: { module: convModule, entryPoint: "main", constants } });
       const bind = dev.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: [
         { binding: 0, resource: { buffer: a } }, { binding: 1, resource: { buffer: b } },
         { binding: 2, resource: { buffer: wBuf } }, { binding: 3, resource: { buffer: bBuf } },
         { binding: 4, resource: { buffer: out } }, { binding: 5, resource: { buffer: smoothing } },
+        { binding: 6, resource: { buffer: scratch } },
       ] });
-      const invocations = cout4 * hout * Math.ceil(hout / 4);
-      this.layers.push({ pipe, bind, groups: this._grid(Math.ceil(invocations / 64)) });
+      this.layers.push({ label: split > 1 ? `${label} (${split} slices)` : label, pipe, bind,
+                         groups: this._grid(Math.ceil((base * split) / 64)) });
+      if (split > 1) {
+        const fpipe = await dev.createComputePipelineAsync({ layout: "auto", compute: { module: convModule, entryPoint: "finish", constants } });
+        const fbind = dev.createBindGroup({ layout: fpipe.getBindGroupLayout(0), entries: [
+          { binding: 3, resource: { buffer: bBuf } }, { binding: 4, resource: { buffer: out } },
+          { binding: 5, resource: { buffer: smoothing } }, { binding: 6, resource: { buffer: scratch } },
+        ] });
+        this.layers.push({ label: `${L.name} finish`, pipe: fpipe, bind: fbind,
+                           groups: this._grid(Math.ceil((cout4 * hout * hout) / 64)) });
+      }
       outputs.push(out);
       if (last) this.output = out;
       input = out;
@@ -278,6 +301,14 @@ class WebGPUEngine {
         { binding: 3, resource: { buffer: this.tapIdx } }, { binding: 4, resource: { buffer: this.tapW } },
         { binding: 6, resource: { buffer: this.degraded } }] }),
     };
+    const deg = this.model.degradation, R = this.model.config.resolution;
+    // every compute dispatch of a frame, in order (one pass; a profiler may time each alone)
+    this.dispatches = [
+      { label: "degrade.pool", pipe: d.pool, bind: this.degBinds.pool, groups: [deg.grid * deg.grid, 1] },
+      { label: "degrade.mean", pipe: d.mean, bind: this.degBinds.mean, groups: [1, 1] },
+      { label: "degrade.upsample", pipe: d.upsample, bind: this.degBinds.upsample, groups: [Math.ceil((R * R) / 64), 1] },
+      ...this.layers.map((L) => ({ label: L.label, pipe: L.pipe, bind: L.bind, groups: L.groups })),
+    ];
   }
 
   /** Size of a frame source in pixels. */
@@ -315,19 +346,10 @@ class WebGPUEngine {
     const enc = dev.createCommandEncoder();
     const timed = this.querySet && !this.queryBusy;
     const pass = enc.beginComputePass(timed ? { timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
-    pass.setPipeline(this.degPipes.pool);
-    pass.setBindGroup(0, this.degBinds.pool);
-    pass.dispatchWorkgroups(deg.grid * deg.grid);
-    pass.setPipeline(this.degPipes.mean);
-    pass.setBindGroup(0, this.degBinds.mean);
-    pass.dispatchWorkgroups(1);
-    pass.setPipeline(this.degPipes.upsample);
-    pass.setBindGroup(0, this.degBinds.upsample);
-    pass.dispatchWorkgroups(Math.ceil((R * R) / 64));
-    for (const L of this.layers) {
-      pass.setPipeline(L.pipe);
-      pass.setBindGroup(0, L.bind);
-      pass.dispatchWorkgroups(L.groups[0], L.groups[1]);
+    for (const d of this.dispatches) {
+      pass.setPipeline(d.pipe);
+      pass.setBindGroup(0, d.bind);
+      pass.dispatchWorkgroups(d.groups[0], d.groups[1] ?? 1);
     }
     pass.end();
     for (const v of this.views) {
