@@ -10,8 +10,8 @@
 //   params      uniform, 16 bytes: smoothing (f32) then 12 bytes of padding
 //   scratch     vec4<f32> partial sums ((s * COUT4 + og) * HOUT + y) * WOUT + x (SPLIT > 1 only)
 //
-// Each invocation computes 4 output channels (one vec4) x 4 horizontally adjacent pixels, so each
-// weight load feeds 4 pixels and each input load several taps. Software adapters (SwiftShader)
+// Each invocation computes 4 output channels (one vec4) x PX (4 or 8) horizontally adjacent
+// pixels, so each weight load feeds PX pixels and each input load several taps. Software adapters (SwiftShader)
 // run 4 invocations per SIMD op and load storage per lane, so the kernel keeps loads few and
 // everything else branch-free: column indices and padding masks are computed once per
 // invocation, the input loop runs once over `a` and once over `b` (no per-load branch), and the
@@ -35,6 +35,7 @@ override HOUT: u32 = 1u;
 override WOUT: u32 = 1u;
 override SPLIT: u32 = 1u;   // input-channel slices (1: no scratch, bias and activation here)
 override CPS: u32 = 1u;     // input channels per slice, ceil(CIN / SPLIT)
+override PX: u32 = 4u;      // output pixels per invocation: 4, or 8 for wide layers
 
 struct Params { smoothing: f32, pad0: f32, pad1: f32, pad2: f32 }
 
@@ -46,8 +47,8 @@ struct Params { smoothing: f32, pad0: f32, pad1: f32, pad2: f32 }
 @group(0) @binding(5) var<uniform> params: Params;
 @group(0) @binding(6) var<storage, read_write> scratch: array<vec4f>;
 
-// Four output pixels x four output channels.
-struct Acc { p0: vec4f, p1: vec4f, p2: vec4f, p3: vec4f }
+// PX output pixels x four output channels (p4..p7 stay zero unless PX is 8).
+struct Acc { p0: vec4f, p1: vec4f, p2: vec4f, p3: vec4f, p4: vec4f, p5: vec4f, p6: vec4f, p7: vec4f }
 
 fn activate(v: vec4f) -> vec4f {
   if (ACT == 0u) { return select(v * SLOPE, v, v > vec4f(0.0)); }
@@ -55,23 +56,35 @@ fn activate(v: vec4f) -> vec4f {
   return tanh(clamp(v, vec4f(-12.0), vec4f(12.0)));  // clamped: tanh of a huge value may be NaN
 }
 
-// Down: output x = ox0 + p reads input columns 2 ox0 - 1 + 2p + kx, i.e. a row of 10 values
-// (ra, rb, rc); m's columns are the 4 kx taps, so each pixel is one matrix-vector product.
-fn down_row(acc: ptr<function, Acc>, m: mat4x4f, ra: vec4f, rb: vec4f, rc: vec2f) {
+// Down: output x = ox0 + p reads input columns 2 ox0 - 1 + 2p + kx, i.e. a row of 2 PX + 2
+// values (ra, rb, rc, rd, re); m's columns are the 4 kx taps: one matrix-vector product a pixel.
+fn down_row(acc: ptr<function, Acc>, m: mat4x4f, ra: vec4f, rb: vec4f, rc: vec4f, rd: vec4f, re: vec2f) {
   (*acc).p0 += m * ra;
   (*acc).p1 += m * vec4f(ra.zw, rb.xy);
   (*acc).p2 += m * rb;
-  (*acc).p3 += m * vec4f(rb.zw, rc);
+  (*acc).p3 += m * vec4f(rb.zw, rc.xy);
+  if (PX == 8u) {
+    (*acc).p4 += m * rc;
+    (*acc).p5 += m * vec4f(rc.zw, rd.xy);
+    (*acc).p6 += m * rd;
+    (*acc).p7 += m * vec4f(rd.zw, re);
+  }
 }
 
 // Up (transposed): out(Y, X) gathers in(iy, ix) with X = 2 ix - 1 + kx; by parity, even X uses
 // (X/2, kx 1) and (X/2 - 1, kx 3), odd X uses ((X+1)/2, kx 0) and ((X-1)/2, kx 2). r holds the
-// input columns ox0/2 - 1 .. ox0/2 + 2.
-fn up_row(acc: ptr<function, Acc>, m: mat4x4f, r: vec4f) {
+// input columns ox0/2 - 1 .. ox0/2 + 2, s the next two.
+fn up_row(acc: ptr<function, Acc>, m: mat4x4f, r: vec4f, s: vec2f) {
   (*acc).p0 += m[1] * r.y + m[3] * r.x;
   (*acc).p1 += m[0] * r.z + m[2] * r.y;
   (*acc).p2 += m[1] * r.z + m[3] * r.y;
   (*acc).p3 += m[0] * r.w + m[2] * r.z;
+  if (PX == 8u) {
+    (*acc).p4 += m[1] * r.w + m[3] * r.z;
+    (*acc).p5 += m[0] * s.x + m[2] * r.w;
+    (*acc).p6 += m[1] * s.x + m[3] * r.w;
+    (*acc).p7 += m[0] * s.y + m[2] * s.x;
+  }
 }
 
 fn store(acc: vec4f, og: u32, oy: u32, ox: u32) {
@@ -97,7 +110,7 @@ fn put(acc: vec4f, s: u32, og: u32, oy: u32, ox: u32, b0: vec4f) {
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let xgroups = (WOUT + 3u) / 4u;
+  let xgroups = (WOUT + PX - 1u) / PX;
   let cout4 = (COUT + 3u) / 4u;
   let idx = gid.x + gid.y * nwg.x * 64u;
   let xg = idx % xgroups;
@@ -109,23 +122,30 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   if (s >= SPLIT) { return; }
   let c0 = s * CPS;
   let c1 = min(c0 + CPS, CIN);
-  let ox0 = xg * 4u;
+  let ox0 = xg * PX;
   let plane = HIN * WIN;
-  var acc = Acc(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
+  let z = vec4f(0.0);
+  var acc = Acc(z, z, z, z, z, z, z, z);
 
   if (KIND == 0u) {
-    // the 10 input columns of this invocation, clamped, and 0/1 masks for the padding
+    // the 2 PX + 2 input columns of this invocation, clamped, and 0/1 masks for the padding
     let x0 = i32(ox0 * 2u) - 1;
+    let wmax = vec4i(i32(WIN) - 1);
     let xa = vec4i(x0) + vec4i(0, 1, 2, 3);
     let xb = xa + vec4i(4);
-    let xc = vec2i(x0 + 8, x0 + 9);
-    let wmax = i32(WIN) - 1;
-    let ia = vec4u(clamp(xa, vec4i(0), vec4i(wmax)));
-    let ib = vec4u(clamp(xb, vec4i(0), vec4i(wmax)));
-    let ic = vec2u(clamp(xc, vec2i(0), vec2i(wmax)));
-    let ma = select(vec4f(0.0), vec4f(1.0), xa == clamp(xa, vec4i(0), vec4i(wmax)));
-    let mb = select(vec4f(0.0), vec4f(1.0), xb == clamp(xb, vec4i(0), vec4i(wmax)));
-    let mc = select(vec2f(0.0), vec2f(1.0), xc == clamp(xc, vec2i(0), vec2i(wmax)));
+    let xc = xa + vec4i(8);
+    let xd = xa + vec4i(12);
+    let xe = xa.xy + vec2i(16);
+    let ia = vec4u(clamp(xa, vec4i(0), wmax));
+    let ib = vec4u(clamp(xb, vec4i(0), wmax));
+    let ic = vec4u(clamp(xc, vec4i(0), wmax));
+    let id = vec4u(clamp(xd, vec4i(0), wmax));
+    let ie = vec2u(clamp(xe, vec2i(0), wmax.xy));
+    let ma = select(vec4f(0.0), vec4f(1.0), vec4i(ia) == xa);
+    let mb = select(vec4f(0.0), vec4f(1.0), vec4i(ib) == xb);
+    let mc = select(vec4f(0.0), vec4f(1.0), vec4i(ic) == xc);
+    let md = select(vec4f(0.0), vec4f(1.0), vec4i(id) == xd);
+    let me = select(vec2f(0.0), vec2f(1.0), vec2i(ie) == xe);
     for (var ky = 0u; ky < 4u; ky++) {
       let iy = i32(oy * 2u + ky) - 1;
       if (iy < 0 || iy >= i32(HIN)) { continue; }
@@ -134,15 +154,29 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
         let o = c * plane + row;
         let ra = vec4f(f32(a[o + ia.x]), f32(a[o + ia.y]), f32(a[o + ia.z]), f32(a[o + ia.w])) * ma;
         let rb = vec4f(f32(a[o + ib.x]), f32(a[o + ib.y]), f32(a[o + ib.z]), f32(a[o + ib.w])) * mb;
-        let rc = vec2f(f32(a[o + ic.x]), f32(a[o + ic.y])) * mc;
-        down_row(&acc, mat4x4f(w[(c * 4u + ky) * cout4 + og]), ra, rb, rc);
+        var rc = vec4f(f32(a[o + ic.x]), f32(a[o + ic.y]), 0.0, 0.0);
+        var rd = vec4f(0.0);
+        var re = vec2f(0.0);
+        if (PX == 8u) {
+          rc = vec4f(rc.xy, f32(a[o + ic.z]), f32(a[o + ic.w]));
+          rd = vec4f(f32(a[o + id.x]), f32(a[o + id.y]), f32(a[o + id.z]), f32(a[o + id.w])) * md;
+          re = vec2f(f32(a[o + ie.x]), f32(a[o + ie.y])) * me;
+        }
+        down_row(&acc, mat4x4f(w[(c * 4u + ky) * cout4 + og]), ra, rb, rc * mc, rd, re);
       }
       for (var c = max(c0, CA); c < c1; c++) {
         let o = (c - CA) * plane + row;
         let ra = vec4f(f32(b[o + ia.x]), f32(b[o + ia.y]), f32(b[o + ia.z]), f32(b[o + ia.w])) * ma;
         let rb = vec4f(f32(b[o + ib.x]), f32(b[o + ib.y]), f32(b[o + ib.z]), f32(b[o + ib.w])) * mb;
-        let rc = vec2f(f32(b[o + ic.x]), f32(b[o + ic.y])) * mc;
-        down_row(&acc, mat4x4f(w[(c * 4u + ky) * cout4 + og]), ra, rb, rc);
+        var rc = vec4f(f32(b[o + ic.x]), f32(b[o + ic.y]), 0.0, 0.0);
+        var rd = vec4f(0.0);
+        var re = vec2f(0.0);
+        if (PX == 8u) {
+          rc = vec4f(rc.xy, f32(b[o + ic.z]), f32(b[o + ic.w]));
+          rd = vec4f(f32(b[o + id.x]), f32(b[o + id.y]), f32(b[o + id.z]), f32(b[o + id.w])) * md;
+          re = vec2f(f32(b[o + ie.x]), f32(b[o + ie.y])) * me;
+        }
+        down_row(&acc, mat4x4f(w[(c * 4u + ky) * cout4 + og]), ra, rb, rc * mc, rd, re);
       }
     }
   } else {
@@ -150,9 +184,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     let my = i32(oy >> 1u);
     let odd = (oy & 1u) == 1u;
     let xr = vec4i(i32(ox0 >> 1u) - 1) + vec4i(0, 1, 2, 3);
+    let xs = xr.zw + vec2i(2);
     let wmax = i32(WIN) - 1;
     let ir = vec4u(clamp(xr, vec4i(0), vec4i(wmax)));
-    let mr = select(vec4f(0.0), vec4f(1.0), xr == clamp(xr, vec4i(0), vec4i(wmax)));
+    let iq = vec2u(clamp(xs, vec2i(0), vec2i(wmax)));
+    let mr = select(vec4f(0.0), vec4f(1.0), vec4i(ir) == xr);
+    let ms = select(vec2f(0.0), vec2f(1.0), vec2i(iq) == xs);
     for (var t = 0u; t < 2u; t++) {
       let iy = select(my - i32(t), my + 1 - i32(t), odd);
       let ky = select(1u + t * 2u, t * 2u, odd);
@@ -161,12 +198,16 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       for (var c = c0; c < min(c1, CA); c++) {
         let o = c * plane + row;
         let r = vec4f(f32(a[o + ir.x]), f32(a[o + ir.y]), f32(a[o + ir.z]), f32(a[o + ir.w])) * mr;
-        up_row(&acc, mat4x4f(w[(c * 4u + ky) * cout4 + og]), r);
+        var q = vec2f(0.0);
+        if (PX == 8u) { q = vec2f(f32(a[o + iq.x]), f32(a[o + iq.y])) * ms; }
+        up_row(&acc, mat4x4f(w[(c * 4u + ky) * cout4 + og]), r, q);
       }
       for (var c = max(c0, CA); c < c1; c++) {
         let o = (c - CA) * plane + row;
         let r = vec4f(f32(b[o + ir.x]), f32(b[o + ir.y]), f32(b[o + ir.z]), f32(b[o + ir.w])) * mr;
-        up_row(&acc, mat4x4f(w[(c * 4u + ky) * cout4 + og]), r);
+        var q = vec2f(0.0);
+        if (PX == 8u) { q = vec2f(f32(b[o + iq.x]), f32(b[o + iq.y])) * ms; }
+        up_row(&acc, mat4x4f(w[(c * 4u + ky) * cout4 + og]), r, q);
       }
     }
   }
@@ -176,6 +217,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   put(acc.p1, s, og, oy, ox0 + 1u, b0);
   put(acc.p2, s, og, oy, ox0 + 2u, b0);
   put(acc.p3, s, og, oy, ox0 + 3u, b0);
+  if (PX == 8u) {
+    put(acc.p4, s, og, oy, ox0 + 4u, b0);
+    put(acc.p5, s, og, oy, ox0 + 5u, b0);
+    put(acc.p6, s, og, oy, ox0 + 6u, b0);
+    put(acc.p7, s, og, oy, ox0 + 7u, b0);
+  }
 }
 
 // SPLIT > 1: one invocation per (output-channel group, pixel) sums the slices' partial sums.

@@ -118,6 +118,7 @@ class WebGPUEngine {
     this.buffers = [];
     this.liveBuffers = 0;
     this.frameTexture = null;
+    this.rowsum = null;
     this.previousValid = false;
     device.lost.then((info) => this._onLost(device, info));
     try {
@@ -160,9 +161,11 @@ class WebGPUEngine {
     this.tapW = this.buffer(taps.wts.byteLength, S, taps.wts);
     this.colsum = this.buffer(taps.colsum.byteLength, S, taps.colsum);
     this.degraded = this.buffer(R * R * esize, S | CS);
-    const [pool, mean, upsample] = await Promise.all(["pool", "mean", "upsample"].map((entryPoint) =>
+    this.upTmp = this.buffer(deg.grid * R * 4, S);
+    const entries = ["poolrows", "poolcells", "mean", "upcols", "upsample"];
+    const pipes = await Promise.all(entries.map((entryPoint) =>
       dev.createComputePipelineAsync({ layout: "auto", compute: { module: degModule, entryPoint } })));
-    this.degPipes = { pool, mean, upsample };
+    this.degPipes = Object.fromEntries(entries.map((e, i) => [e, pipes[i]]));
 
     // generator layers
     const smoothing = this.buffer(16, U | CD);
@@ -173,18 +176,19 @@ class WebGPUEngine {
     const plans = m.layers.map((L) => {
       const up = L.kind === "up", hout = up ? L.inSide * 2 : L.inSide / 2, cout4 = Math.ceil(L.cout / 4);
       // few output pixels (deep layers): split the input channels so enough invocations exist
-      const base = cout4 * hout * Math.ceil(hout / 4);
+      const px = hout >= 8 ? 8 : 4;   // pixels per invocation
+      const base = cout4 * hout * Math.ceil(hout / px);
       let split = base >= 1024 || L.cin < 32 ? 1 : Math.min(Math.ceil(1024 / base), Math.floor(L.cin / 16));
       const cps = Math.ceil(L.cin / split);
       split = Math.ceil(L.cin / cps);
-      return { up, hout, cout4, base, split, cps };
+      return { up, hout, cout4, base, split, cps, px };
     });
     const scratchSize = Math.max(16, ...plans.map((p) => (p.split > 1 ? p.split * p.cout4 * p.hout * p.hout * 16 : 0)));
     const scratch = this.buffer(scratchSize, S);
     let input = this.degraded, inputCh = m.config.in_channels;
     for (let i = 0; i < m.layers.length; i++) {
       const L = m.layers[i];
-      const { up, hout, cout4, base, split, cps } = plans[i];
+      const { up, hout, cout4, base, split, cps, px } = plans[i];
       const hin = L.inSide;
       const w = layerWeightsF32(L);
       // mat4x4 per (c, ky, og): column kx, row o & 3
@@ -213,7 +217,7 @@ class WebGPUEngine {
       const constants = {
         KIND: up ? 1 : 0, ACT: L.activation === "leaky" ? 0 : L.activation === "relu" ? 1 : 2,
         SLOPE: L.slope || 0, CA: ca, CIN: L.cin, COUT: L.cout, HIN: hin, WIN: hin, HOUT: hout, WOUT: hout,
-        SPLIT: split, CPS: cps,
+        SPLIT: split, CPS: cps, PX: px,
       };
       const label = `${L.name} ${L.kind} ${L.cin}->${L.cout} @${hout}`;
       const pipe = await dev.createComputePipelineAsync({ layout: "auto", compute: { module: convModule, entryPoint: "main", constants } });
@@ -287,26 +291,25 @@ class WebGPUEngine {
       size: [side, side], format: "rgba8unorm",
       usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST | GPUTextureUsage.RENDER_ATTACHMENT,
     });
-    const l = (p) => p.getBindGroupLayout(0);
+    // luma row sums of the frame (side x grid): sized by the frame
+    if (this.rowsum) { this.rowsum.destroy(); this.liveBuffers--; this.buffers = this.buffers.filter((b) => b !== this.rowsum); }
+    const deg = this.model.degradation, R = this.model.config.resolution, G = deg.grid;
+    this.rowsum = this.buffer(side * G * 4, GPUBufferUsage.STORAGE);
     const d = this.degPipes;
-    this.degBinds = {
-      pool: this.device.createBindGroup({ layout: l(d.pool), entries: [
-        { binding: 0, resource: { buffer: this.degParams } }, { binding: 1, resource: this.frameTexture.createView() },
-        { binding: 2, resource: { buffer: this.small } }] }),
-      mean: this.device.createBindGroup({ layout: l(d.mean), entries: [
-        { binding: 0, resource: { buffer: this.degParams } }, { binding: 2, resource: { buffer: this.small } },
-        { binding: 5, resource: { buffer: this.colsum } }] }),
-      upsample: this.device.createBindGroup({ layout: l(d.upsample), entries: [
-        { binding: 0, resource: { buffer: this.degParams } }, { binding: 2, resource: { buffer: this.small } },
-        { binding: 3, resource: { buffer: this.tapIdx } }, { binding: 4, resource: { buffer: this.tapW } },
-        { binding: 6, resource: { buffer: this.degraded } }] }),
-    };
-    const deg = this.model.degradation, R = this.model.config.resolution;
+    const resources = { 0: { buffer: this.degParams }, 1: this.frameTexture.createView(), 2: { buffer: this.small },
+                        3: { buffer: this.tapIdx }, 4: { buffer: this.tapW }, 5: { buffer: this.colsum },
+                        6: { buffer: this.degraded }, 7: { buffer: this.rowsum }, 8: { buffer: this.upTmp } };
+    const group = (pipe, bindings) => this.device.createBindGroup({ layout: pipe.getBindGroupLayout(0),
+      entries: bindings.map((binding) => ({ binding, resource: resources[binding] })) });
+    const cells = (n) => [Math.ceil(n / 64), 1];
     // every compute dispatch of a frame, in order (one pass; a profiler may time each alone)
     this.dispatches = [
-      { label: "degrade.pool", pipe: d.pool, bind: this.degBinds.pool, groups: [deg.grid * deg.grid, 1] },
-      { label: "degrade.mean", pipe: d.mean, bind: this.degBinds.mean, groups: [1, 1] },
-      { label: "degrade.upsample", pipe: d.upsample, bind: this.degBinds.upsample, groups: [Math.ceil((R * R) / 64), 1] },
+      { label: "degrade.poolrows", pipe: d.poolrows, bind: group(d.poolrows, [0, 1, 7]), groups: cells(side * G) },
+      { label: "degrade.poolcells", pipe: d.poolcells, bind: group(d.poolcells, [0, 2, 7]), groups: cells(G * G) },
+      { label: "degrade.mean", pipe: d.mean, bind: group(d.mean, [0, 2, 5]), groups: [1, 1] },
+      { label: "degrade.upcols", pipe: d.upcols, bind: group(d.upcols, [0, 2, 3, 4, 8]), groups: cells(G * R) },
+      { label: "degrade.upsample", pipe: d.upsample, bind: group(d.upsample, [0, 2, 3, 4, 6, 8]),
+        groups: cells(R * Math.ceil(R / 4)) },
       ...this.layers.map((L) => ({ label: L.label, pipe: L.pipe, bind: L.bind, groups: L.groups })),
     ];
   }
@@ -434,6 +437,7 @@ class WebGPUEngine {
     for (const b of this.buffers || []) b.destroy();
     this.frameTexture?.destroy();
     this.frameTexture = null;
+    this.rowsum = null;   // destroyed with this.buffers
     this.querySet?.destroy();
     this.querySet = null;
     for (const v of this.views || []) v.ctx.unconfigure();
