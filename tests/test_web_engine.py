@@ -87,3 +87,22 @@ def test_small_preset_matches_onnx_runtime(browser, tmp_path):
         p.close()
     finally:
         srv.close()
+
+
+def test_odd_widths_and_sliced_layers_match_onnx_runtime(browser, tmp_path):
+    """The kernel's special paths: channel counts not divisible by 4, deep layers split into
+    input-channel slices (a slice straddling the skip boundary), 1/2/4/8 pixels per invocation."""
+    from seeing.arch import GeneratorConfig
+    cfg = GeneratorConfig(down=[5, 10, 36, 60, 100, 140], up=[100, 60, 36, 10, 5], resolution=64)
+    path = write_random_model(tmp_path / "odd.safetensors", cfg, "float32", seed=3)
+    srv = Server([path])
+    try:
+        p = open_page(browser, srv.url)
+        rt = Runtime(path, threads=1)
+        degraded, output = run_page(p, make_frame(77, 101))
+        R = rt.resolution
+        assert psnr(output.reshape(3, R, R), rt.run_degraded(degraded.reshape(R, R))[0]) >= 40.0
+        assert not p.errors
+        p.close()
+    finally:
+        srv.close()

@@ -35,7 +35,8 @@ override HOUT: u32 = 1u;
 override WOUT: u32 = 1u;
 override SPLIT: u32 = 1u;   // input-channel slices (1: no scratch, bias and activation here)
 override CPS: u32 = 1u;     // input channels per slice, ceil(CIN / SPLIT)
-override PX: u32 = 4u;      // output pixels per invocation: 4, or 8 for wide layers
+override PX: u32 = 4u;      // output pixels per invocation in a row: 1, 2, 4, or 8 for wide layers
+override PY: u32 = 1u;      // output rows per invocation: 1, or 2 (same weights, twice the use)
 
 struct Params { smoothing: f32, pad0: f32, pad1: f32, pad2: f32 }
 
@@ -57,46 +58,124 @@ fn activate(v: vec4f) -> vec4f {
 }
 
 // Down: output x = ox0 + p reads input columns 2 ox0 - 1 + 2p + kx, i.e. a row of 2 PX + 2
-// values (ra, rb, rc, rd, re); m's columns are the 4 kx taps: one matrix-vector product a pixel.
-fn down_row(acc: ptr<function, Acc>, m: mat4x4f, ra: vec4f, rb: vec4f, rc: vec4f, rd: vec4f, re: vec2f) {
-  (*acc).p0 += m * ra;
-  (*acc).p1 += m * vec4f(ra.zw, rb.xy);
-  (*acc).p2 += m * rb;
-  (*acc).p3 += m * vec4f(rb.zw, rc.xy);
+// values; m's columns are the 4 kx taps: one matrix-vector product a pixel.
+struct Row { a: vec4f, b: vec4f, c: vec4f, d: vec4f, e: vec2f }
+
+fn down_row(acc: ptr<function, Acc>, m: mat4x4f, r: Row) {
+  (*acc).p0 += m * r.a;
+  if (PX >= 2u) { (*acc).p1 += m * vec4f(r.a.zw, r.b.xy); }
+  if (PX >= 4u) {
+    (*acc).p2 += m * r.b;
+    (*acc).p3 += m * vec4f(r.b.zw, r.c.xy);
+  }
   if (PX == 8u) {
-    (*acc).p4 += m * rc;
-    (*acc).p5 += m * vec4f(rc.zw, rd.xy);
-    (*acc).p6 += m * rd;
-    (*acc).p7 += m * vec4f(rd.zw, re);
+    (*acc).p4 += m * r.c;
+    (*acc).p5 += m * vec4f(r.c.zw, r.d.xy);
+    (*acc).p6 += m * r.d;
+    (*acc).p7 += m * vec4f(r.d.zw, r.e);
   }
 }
 
 // Up (transposed): out(Y, X) gathers in(iy, ix) with X = 2 ix - 1 + kx; by parity, even X uses
-// (X/2, kx 1) and (X/2 - 1, kx 3), odd X uses ((X+1)/2, kx 0) and ((X-1)/2, kx 2). r holds the
-// input columns ox0/2 - 1 .. ox0/2 + 2, s the next two.
-fn up_row(acc: ptr<function, Acc>, m: mat4x4f, r: vec4f, s: vec2f) {
-  (*acc).p0 += m[1] * r.y + m[3] * r.x;
-  (*acc).p1 += m[0] * r.z + m[2] * r.y;
-  (*acc).p2 += m[1] * r.z + m[3] * r.y;
-  (*acc).p3 += m[0] * r.w + m[2] * r.z;
+// (X/2, kx 1) and (X/2 - 1, kx 3), odd X uses ((X+1)/2, kx 0) and ((X-1)/2, kx 2). r.a holds the
+// input columns ox0/2 - 1 .. ox0/2 + 2, r.e.xy the next two.
+fn up_row(acc: ptr<function, Acc>, m: mat4x4f, r: Row) {
+  (*acc).p0 += m[1] * r.a.y + m[3] * r.a.x;
+  if (PX >= 2u) { (*acc).p1 += m[0] * r.a.z + m[2] * r.a.y; }
+  if (PX >= 4u) {
+    (*acc).p2 += m[1] * r.a.z + m[3] * r.a.y;
+    (*acc).p3 += m[0] * r.a.w + m[2] * r.a.z;
+  }
   if (PX == 8u) {
-    (*acc).p4 += m[1] * r.w + m[3] * r.z;
-    (*acc).p5 += m[0] * s.x + m[2] * r.w;
-    (*acc).p6 += m[1] * s.x + m[3] * r.w;
-    (*acc).p7 += m[0] * s.y + m[2] * s.x;
+    (*acc).p4 += m[1] * r.a.w + m[3] * r.a.z;
+    (*acc).p5 += m[0] * r.e.x + m[2] * r.a.w;
+    (*acc).p6 += m[1] * r.e.x + m[3] * r.a.w;
+    (*acc).p7 += m[0] * r.e.y + m[2] * r.e.x;
   }
 }
 
+// Column offsets (clamped) and 0/1 padding masks of one invocation's input row.
+struct Cols { ia: vec4u, ib: vec4u, ic: vec4u, id: vec4u, ie: vec2u, m: Row }
+
+// A row from `a` (or `b`) at offset o, times the padding mask; only the columns used are loaded.
+fn row_a(o: u32, k: Cols, mask: Row) -> Row {
+  var r = Row(vec4f(f32(a[o + k.ia.x]), f32(a[o + k.ia.y]), f32(a[o + k.ia.z]), f32(a[o + k.ia.w])),
+              vec4f(0.0), vec4f(0.0), vec4f(0.0), vec2f(0.0));
+  if (KIND == 0u) {
+    if (PX >= 4u) {  // PX 1, 2: the row's 4 or 6 values are in r.a, r.b.xy
+      r.b = vec4f(f32(a[o + k.ib.x]), f32(a[o + k.ib.y]), f32(a[o + k.ib.z]), f32(a[o + k.ib.w]));
+      r.c = vec4f(f32(a[o + k.ic.x]), f32(a[o + k.ic.y]), 0.0, 0.0);
+    } else if (PX == 2u) {
+      r.b = vec4f(f32(a[o + k.ib.x]), f32(a[o + k.ib.y]), 0.0, 0.0);
+    }
+    if (PX == 8u) {
+      r.c = vec4f(r.c.xy, f32(a[o + k.ic.z]), f32(a[o + k.ic.w]));
+      r.d = vec4f(f32(a[o + k.id.x]), f32(a[o + k.id.y]), f32(a[o + k.id.z]), f32(a[o + k.id.w]));
+    }
+  }
+  if (PX == 8u) { r.e = vec2f(f32(a[o + k.ie.x]), f32(a[o + k.ie.y])); }
+  return Row(r.a * mask.a, r.b * mask.b, r.c * mask.c, r.d * mask.d, r.e * mask.e);
+}
+
+fn row_b(o: u32, k: Cols, mask: Row) -> Row {
+  var r = Row(vec4f(f32(b[o + k.ia.x]), f32(b[o + k.ia.y]), f32(b[o + k.ia.z]), f32(b[o + k.ia.w])),
+              vec4f(0.0), vec4f(0.0), vec4f(0.0), vec2f(0.0));
+  if (KIND == 0u) {
+    if (PX >= 4u) {
+      r.b = vec4f(f32(b[o + k.ib.x]), f32(b[o + k.ib.y]), f32(b[o + k.ib.z]), f32(b[o + k.ib.w]));
+      r.c = vec4f(f32(b[o + k.ic.x]), f32(b[o + k.ic.y]), 0.0, 0.0);
+    } else if (PX == 2u) {
+      r.b = vec4f(f32(b[o + k.ib.x]), f32(b[o + k.ib.y]), 0.0, 0.0);
+    }
+    if (PX == 8u) {
+      r.c = vec4f(r.c.xy, f32(b[o + k.ic.z]), f32(b[o + k.ic.w]));
+      r.d = vec4f(f32(b[o + k.id.x]), f32(b[o + k.id.y]), f32(b[o + k.id.z]), f32(b[o + k.id.w]));
+    }
+  }
+  if (PX == 8u) { r.e = vec2f(f32(b[o + k.ie.x]), f32(b[o + k.ie.y])); }
+  return Row(r.a * mask.a, r.b * mask.b, r.c * mask.c, r.d * mask.d, r.e * mask.e);
+}
+
+fn tap(acc: ptr<function, Acc>, m: mat4x4f, r: Row) {
+  if (KIND == 0u) { down_row(acc, m, r); } else { up_row(acc, m, r); }
+}
+
+fn cols(x0: i32) -> Cols {
+  let wmax = vec4i(i32(WIN) - 1);
+  let xa = vec4i(x0) + vec4i(0, 1, 2, 3);
+  let xb = xa + vec4i(4);
+  let xc = xa + vec4i(8);
+  let xd = xa + vec4i(12);
+  // down: columns 16, 17 of the row; up: the two after xa
+  let xe = select(xa.zw + vec2i(2), xa.xy + vec2i(16), KIND == 0u);
+  let ia = clamp(xa, vec4i(0), wmax);
+  let ib = clamp(xb, vec4i(0), wmax);
+  let ic = clamp(xc, vec4i(0), wmax);
+  let id = clamp(xd, vec4i(0), wmax);
+  let ie = clamp(xe, vec2i(0), wmax.xy);
+  let one = vec4f(1.0);
+  let zero = vec4f(0.0);
+  return Cols(vec4u(ia), vec4u(ib), vec4u(ic), vec4u(id), vec2u(ie),
+              Row(select(zero, one, ia == xa), select(zero, one, ib == xb), select(zero, one, ic == xc),
+                  select(zero, one, id == xd), select(zero.xy, one.xy, ie == xe)));
+}
+
+fn emit(i: u32, v: f32) {
+  var o = v;
+  if (ACT == 2u) { o = mix(o, f32(dst[i]), params.smoothing); }
+  dst[i] = T(o);
+}
+
+// Channels 4og..4og+3 of pixel (oy, ox), unrolled (no dynamic vector index, no loop).
 fn store(acc: vec4f, og: u32, oy: u32, ox: u32) {
   let v = activate(acc);
-  for (var k = 0u; k < 4u; k++) {
-    let ch = og * 4u + k;
-    if (ch >= COUT) { break; }
-    let i = (ch * HOUT + oy) * WOUT + ox;
-    var o = v[k];
-    if (ACT == 2u) { o = mix(o, f32(dst[i]), params.smoothing); }
-    dst[i] = T(o);
-  }
+  let n = HOUT * WOUT;
+  let ch = og * 4u;
+  let i = (ch * HOUT + oy) * WOUT + ox;
+  emit(i, v.x);
+  if (ch + 1u < COUT) { emit(i + n, v.y); }
+  if (ch + 2u < COUT) { emit(i + 2u * n, v.z); }
+  if (ch + 3u < COUT) { emit(i + 3u * n, v.w); }
 }
 
 fn put(acc: vec4f, s: u32, og: u32, oy: u32, ox: u32, b0: vec4f) {
@@ -115,108 +194,69 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let idx = gid.x + gid.y * nwg.x * 64u;
   let xg = idx % xgroups;
   var rest = idx / xgroups;
-  let oy = rest % HOUT;
-  rest = rest / HOUT;
+  let yb = rest % (HOUT / PY);
+  rest = rest / (HOUT / PY);
   let og = rest % cout4;
   let s = rest / cout4;
   if (s >= SPLIT) { return; }
+  // PY == 2: down does rows oy, oy + 1; up rows oy, oy + 2 (same parity: the same taps)
+  var oy = yb * PY;
+  if (KIND == 1u && PY == 2u) { oy = (yb >> 1u) * 4u + (yb & 1u); }
   let c0 = s * CPS;
   let c1 = min(c0 + CPS, CIN);
   let ox0 = xg * PX;
   let plane = HIN * WIN;
   let z = vec4f(0.0);
   var acc = Acc(z, z, z, z, z, z, z, z);
-
-  if (KIND == 0u) {
-    // the 2 PX + 2 input columns of this invocation, clamped, and 0/1 masks for the padding
-    let x0 = i32(ox0 * 2u) - 1;
-    let wmax = vec4i(i32(WIN) - 1);
-    let xa = vec4i(x0) + vec4i(0, 1, 2, 3);
-    let xb = xa + vec4i(4);
-    let xc = xa + vec4i(8);
-    let xd = xa + vec4i(12);
-    let xe = xa.xy + vec2i(16);
-    let ia = vec4u(clamp(xa, vec4i(0), wmax));
-    let ib = vec4u(clamp(xb, vec4i(0), wmax));
-    let ic = vec4u(clamp(xc, vec4i(0), wmax));
-    let id = vec4u(clamp(xd, vec4i(0), wmax));
-    let ie = vec2u(clamp(xe, vec2i(0), wmax.xy));
-    let ma = select(vec4f(0.0), vec4f(1.0), vec4i(ia) == xa);
-    let mb = select(vec4f(0.0), vec4f(1.0), vec4i(ib) == xb);
-    let mc = select(vec4f(0.0), vec4f(1.0), vec4i(ic) == xc);
-    let md = select(vec4f(0.0), vec4f(1.0), vec4i(id) == xd);
-    let me = select(vec2f(0.0), vec2f(1.0), vec2i(ie) == xe);
-    for (var ky = 0u; ky < 4u; ky++) {
-      let iy = i32(oy * 2u + ky) - 1;
-      if (iy < 0 || iy >= i32(HIN)) { continue; }
-      let row = u32(iy) * WIN;
-      for (var c = c0; c < min(c1, CA); c++) {
-        let o = c * plane + row;
-        let ra = vec4f(f32(a[o + ia.x]), f32(a[o + ia.y]), f32(a[o + ia.z]), f32(a[o + ia.w])) * ma;
-        let rb = vec4f(f32(a[o + ib.x]), f32(a[o + ib.y]), f32(a[o + ib.z]), f32(a[o + ib.w])) * mb;
-        var rc = vec4f(f32(a[o + ic.x]), f32(a[o + ic.y]), 0.0, 0.0);
-        var rd = vec4f(0.0);
-        var re = vec2f(0.0);
-        if (PX == 8u) {
-          rc = vec4f(rc.xy, f32(a[o + ic.z]), f32(a[o + ic.w]));
-          rd = vec4f(f32(a[o + id.x]), f32(a[o + id.y]), f32(a[o + id.z]), f32(a[o + id.w])) * md;
-          re = vec2f(f32(a[o + ie.x]), f32(a[o + ie.y])) * me;
-        }
-        down_row(&acc, mat4x4f(w[(c * 4u + ky) * cout4 + og]), ra, rb, rc * mc, rd, re);
-      }
-      for (var c = max(c0, CA); c < c1; c++) {
-        let o = (c - CA) * plane + row;
-        let ra = vec4f(f32(b[o + ia.x]), f32(b[o + ia.y]), f32(b[o + ia.z]), f32(b[o + ia.w])) * ma;
-        let rb = vec4f(f32(b[o + ib.x]), f32(b[o + ib.y]), f32(b[o + ib.z]), f32(b[o + ib.w])) * mb;
-        var rc = vec4f(f32(b[o + ic.x]), f32(b[o + ic.y]), 0.0, 0.0);
-        var rd = vec4f(0.0);
-        var re = vec2f(0.0);
-        if (PX == 8u) {
-          rc = vec4f(rc.xy, f32(b[o + ic.z]), f32(b[o + ic.w]));
-          rd = vec4f(f32(b[o + id.x]), f32(b[o + id.y]), f32(b[o + id.z]), f32(b[o + id.w])) * md;
-          re = vec2f(f32(b[o + ie.x]), f32(b[o + ie.y])) * me;
-        }
-        down_row(&acc, mat4x4f(w[(c * 4u + ky) * cout4 + og]), ra, rb, rc * mc, rd, re);
-      }
+  var acc2 = Acc(z, z, z, z, z, z, z, z);
+  let k = cols(select(i32(ox0 >> 1u) - 1, i32(ox0 * 2u) - 1, KIND == 0u));
+  let hmax = i32(HIN) - 1;
+  // down: 4 kernel rows ky, input row 2 oy - 1 + ky; up: 2 taps t by parity, even Y uses
+  // (iy, ky) = (Y/2, 1), (Y/2 - 1, 3); odd Y ((Y+1)/2, 0), ((Y-1)/2, 2)
+  let odd = (oy & 1u) == 1u;
+  for (var t = 0u; t < 4u - 2u * KIND; t++) {
+    var iy = i32(oy * 2u + t) - 1;
+    var ky = t;
+    var step = 2;
+    if (KIND == 1u) {
+      iy = select(i32(oy >> 1u) - i32(t), i32(oy >> 1u) + 1 - i32(t), odd);
+      ky = select(1u + t * 2u, t * 2u, odd);
+      step = 1;
     }
-  } else {
-    // rows: even Y uses (iy, ky) = (Y/2, 1), (Y/2 - 1, 3); odd Y ((Y+1)/2, 0), ((Y-1)/2, 2)
-    let my = i32(oy >> 1u);
-    let odd = (oy & 1u) == 1u;
-    let xr = vec4i(i32(ox0 >> 1u) - 1) + vec4i(0, 1, 2, 3);
-    let xs = xr.zw + vec2i(2);
-    let wmax = i32(WIN) - 1;
-    let ir = vec4u(clamp(xr, vec4i(0), vec4i(wmax)));
-    let iq = vec2u(clamp(xs, vec2i(0), vec2i(wmax)));
-    let mr = select(vec4f(0.0), vec4f(1.0), vec4i(ir) == xr);
-    let ms = select(vec2f(0.0), vec2f(1.0), vec2i(iq) == xs);
-    for (var t = 0u; t < 2u; t++) {
-      let iy = select(my - i32(t), my + 1 - i32(t), odd);
-      let ky = select(1u + t * 2u, t * 2u, odd);
-      if (iy < 0 || iy >= i32(HIN)) { continue; }
-      let row = u32(iy) * WIN;
-      for (var c = c0; c < min(c1, CA); c++) {
-        let o = c * plane + row;
-        let r = vec4f(f32(a[o + ir.x]), f32(a[o + ir.y]), f32(a[o + ir.z]), f32(a[o + ir.w])) * mr;
-        var q = vec2f(0.0);
-        if (PX == 8u) { q = vec2f(f32(a[o + iq.x]), f32(a[o + iq.y])) * ms; }
-        up_row(&acc, mat4x4f(w[(c * 4u + ky) * cout4 + og]), r, q);
-      }
-      for (var c = max(c0, CA); c < c1; c++) {
-        let o = (c - CA) * plane + row;
-        let r = vec4f(f32(b[o + ir.x]), f32(b[o + ir.y]), f32(b[o + ir.z]), f32(b[o + ir.w])) * mr;
-        var q = vec2f(0.0);
-        if (PX == 8u) { q = vec2f(f32(b[o + iq.x]), f32(b[o + iq.y])) * ms; }
-        up_row(&acc, mat4x4f(w[(c * 4u + ky) * cout4 + og]), r, q);
-      }
+    let iy2 = iy + step;
+    let in1 = iy >= 0 && iy <= hmax;
+    let in2 = PY == 2u && iy2 >= 0 && iy2 <= hmax;
+    if (!in1 && !in2) { continue; }
+    let f1 = select(0.0, 1.0, in1);
+    let f2 = select(0.0, 1.0, in2);
+    let m1 = Row(k.m.a * f1, k.m.b * f1, k.m.c * f1, k.m.d * f1, k.m.e * f1);
+    let m2 = Row(k.m.a * f2, k.m.b * f2, k.m.c * f2, k.m.d * f2, k.m.e * f2);
+    let r1 = u32(clamp(iy, 0, hmax)) * WIN;
+    let r2 = u32(clamp(iy2, 0, hmax)) * WIN;
+    for (var c = c0; c < min(c1, CA); c++) {
+      let m = mat4x4f(w[(c * 4u + ky) * cout4 + og]);
+      tap(&acc, m, row_a(c * plane + r1, k, m1));
+      if (PY == 2u) { tap(&acc2, m, row_a(c * plane + r2, k, m2)); }
+    }
+    for (var c = max(c0, CA); c < c1; c++) {
+      let m = mat4x4f(w[(c * 4u + ky) * cout4 + og]);
+      tap(&acc, m, row_b((c - CA) * plane + r1, k, m1));
+      if (PY == 2u) { tap(&acc2, m, row_b((c - CA) * plane + r2, k, m2)); }
     }
   }
 
   let b0 = bias[og];
+  put_row(acc, s, og, oy, ox0, b0);
+  if (PY == 2u) { put_row(acc2, s, og, oy + select(1u, 2u, KIND == 1u), ox0, b0); }
+}
+
+fn put_row(acc: Acc, s: u32, og: u32, oy: u32, ox0: u32, b0: vec4f) {
   put(acc.p0, s, og, oy, ox0, b0);
-  put(acc.p1, s, og, oy, ox0 + 1u, b0);
-  put(acc.p2, s, og, oy, ox0 + 2u, b0);
-  put(acc.p3, s, og, oy, ox0 + 3u, b0);
+  if (PX >= 2u) { put(acc.p1, s, og, oy, ox0 + 1u, b0); }
+  if (PX >= 4u) {
+    put(acc.p2, s, og, oy, ox0 + 2u, b0);
+    put(acc.p3, s, og, oy, ox0 + 3u, b0);
+  }
   if (PX == 8u) {
     put(acc.p4, s, og, oy, ox0 + 4u, b0);
     put(acc.p5, s, og, oy, ox0 + 5u, b0);

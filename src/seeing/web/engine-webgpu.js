@@ -176,19 +176,20 @@ class WebGPUEngine {
     const plans = m.layers.map((L) => {
       const up = L.kind === "up", hout = up ? L.inSide * 2 : L.inSide / 2, cout4 = Math.ceil(L.cout / 4);
       // few output pixels (deep layers): split the input channels so enough invocations exist
-      const px = hout >= 8 ? 8 : 4;   // pixels per invocation
-      const base = cout4 * hout * Math.ceil(hout / px);
+      const px = Math.min(hout, 8);   // pixels per invocation in a row: 1, 2, 4 or 8
+      const py = hout >= 4 ? 2 : 1;   // rows per invocation (up: two rows of the same parity)
+      const base = cout4 * (hout / py) * Math.ceil(hout / px);
       let split = base >= 1024 || L.cin < 32 ? 1 : Math.min(Math.ceil(1024 / base), Math.floor(L.cin / 16));
       const cps = Math.ceil(L.cin / split);
       split = Math.ceil(L.cin / cps);
-      return { up, hout, cout4, base, split, cps, px };
+      return { up, hout, cout4, base, split, cps, px, py };
     });
     const scratchSize = Math.max(16, ...plans.map((p) => (p.split > 1 ? p.split * p.cout4 * p.hout * p.hout * 16 : 0)));
     const scratch = this.buffer(scratchSize, S);
     let input = this.degraded, inputCh = m.config.in_channels;
     for (let i = 0; i < m.layers.length; i++) {
       const L = m.layers[i];
-      const { up, hout, cout4, base, split, cps, px } = plans[i];
+      const { up, hout, cout4, base, split, cps, px, py } = plans[i];
       const hin = L.inSide;
       const w = layerWeightsF32(L);
       // mat4x4 per (c, ky, og): column kx, row o & 3
@@ -217,7 +218,7 @@ class WebGPUEngine {
       const constants = {
         KIND: up ? 1 : 0, ACT: L.activation === "leaky" ? 0 : L.activation === "relu" ? 1 : 2,
         SLOPE: L.slope || 0, CA: ca, CIN: L.cin, COUT: L.cout, HIN: hin, WIN: hin, HOUT: hout, WOUT: hout,
-        SPLIT: split, CPS: cps, PX: px,
+        SPLIT: split, CPS: cps, PX: px, PY: py,
       };
       const label = `${L.name} ${L.kind} ${L.cin}->${L.cout} @${hout}`;
       const pipe = await dev.createComputePipelineAsync({ layout: "auto", compute: { module: convModule, entryPoint: "main", constants } });
