@@ -41,7 +41,7 @@ bench-web: setup chromium benchmarks/web/node_modules/.installed
 # The bundled default model, from nothing: synth data, training, uint8 export into the package, quality report.
 # Measured: about 45 minutes on the 2-core development machine (see docs/QUALITY.md for the epochs it used).
 DM := build/default-model
-DEFAULT_EPOCHS ?= 60
+DEFAULT_EPOCHS ?= 45
 default-model: setup
 	OMP_NUM_THREADS=1 $(BIN)/seeing data synth $(DM)/nebula --kind nebula -n 600 --seed 1
 	OMP_NUM_THREADS=1 $(BIN)/seeing train $(DM)/nebula --preset small --epochs $(DEFAULT_EPOCHS) --seed 0 \
