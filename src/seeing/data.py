@@ -26,7 +26,7 @@ HELDOUT_FRACTION = 0.05
 
 def to_rgb(img) -> np.ndarray:
     """A PIL image of any mode -> (H, W, 3) uint8, EXIF orientation applied, alpha composited on black."""
-    from PIL import Image, ImageOps
+    from PIL import ImageOps
 
     img = ImageOps.exif_transpose(img)
     mode = img.mode
@@ -134,7 +134,7 @@ def video_frames(path: str | Path, n: int, side: int = 256, dark: float = DARK_L
 
 def write_frames(video: str | Path, out: str | Path, n: int, side: int = 256, progress: bool = True) -> list[Path]:
     """`seeing data frames`: evenly spaced square frames of a video as OUT/frame_NNNNN.png."""
-    from .modelfile import atomic_write
+    from .files import atomic_write
     from .synth import png_bytes
 
     video = Path(video)

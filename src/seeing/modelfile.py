@@ -20,7 +20,6 @@ import json
 import math
 import os
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import numpy as np
 
 from .arch import GeneratorConfig, layer_shapes, macs, param_counts
 from .degrade import DegradeParams
+from .files import atomic_write
 
 FORMAT = "seeing-model"
 VERSION = 1
@@ -111,21 +111,6 @@ def write_model(path: str | os.PathLike, cfg: GeneratorConfig, deg: DegradeParam
     head += b" " * (-len(head) % 8)  # safetensors aligns the data to 8 bytes
     atomic_write(path, [struct.pack("<Q", len(head)), head, *blobs])
     return meta
-
-
-def atomic_write(path: str | os.PathLike, chunks: list[bytes]) -> None:
-    """Write bytes to a temp file beside `path`, then rename: a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            for c in chunks:
-                f.write(c)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _fail(where: str, what: str):

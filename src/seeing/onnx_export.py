@@ -14,7 +14,8 @@ import os
 
 import numpy as np
 
-from .modelfile import Model, atomic_write, layer_names
+from .files import atomic_write
+from .modelfile import Model, layer_names
 
 OPSET = 17
 IR_VERSION = 8  # the IR that goes with opset 17; any onnxruntime >= 1.11 reads it

@@ -125,7 +125,7 @@ def render(results: list[dict], command: str) -> str:
 
 
 def write_report(runs: list[str | Path], out: str | Path, bundled_dir: Path | None = None, command: str = "") -> list[dict]:
-    from .modelfile import atomic_write
+    from .files import atomic_write
 
     out = Path(out)
     img_dir = out.parent / "quality"

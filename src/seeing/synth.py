@@ -204,7 +204,7 @@ def write_set(out: str | Path, kind: str, n: int, seed: int = 0, size: int = 256
     """Write `n` images `OUT/{kind}_{i:05d}.png` (each atomically); returns their paths."""
     from tqdm import tqdm
 
-    from .modelfile import atomic_write
+    from .files import atomic_write
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

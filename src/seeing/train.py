@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from .arch import DISC_WIDTH, GeneratorConfig
 from .degrade import DegradeParams, default_grid, degrade, training_pair
 from .errors import UserError
-from .modelfile import atomic_write
+from .files import atomic_write
 from .nets import Generator, PatchGAN
 
 CHECKPOINT_VERSION = 1

@@ -8,14 +8,13 @@ a rename, so an interrupted run never leaves a half-written file under the final
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from .errors import UserError
+from .files import atomic_path, atomic_write
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 VIDEO_EXTS = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".y4m", ".ogv", ".ts"}
@@ -80,7 +79,6 @@ def _read_image(path: Path) -> np.ndarray:
 def _write_image(path: Path, img: np.ndarray) -> None:
     from PIL import Image
 
-    from .modelfile import atomic_write
 
     fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP",
            ".gif": "GIF"}.get(path.suffix.lower(), "PNG")
@@ -141,32 +139,29 @@ def _translate_video(tr: Translator, src: Path, out: Path, progress: bool) -> in
     ext = out.suffix.lower()
     codec, pix_fmt = _VIDEO_CODECS.get(ext, ("libx264", "yuv420p"))
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=ext)
-    os.close(fd)
     n = 0
     try:
-        with av.open(tmp, "w", format=_ENCODE_FORMAT.get(ext)) as container:
-            vs = container.add_stream(codec, rate=rate)
-            side = tr.rt.resolution
-            vs.width, vs.height, vs.pix_fmt = side * (2 if tr.side_by_side else 1), side, pix_fmt
-            vs.time_base = Fraction(1) / Fraction(rate)  # frame k at k / rate: same count, same rate
-            try:
-                for frame in tqdm(inp.decode(stream), total=total, desc="translating", unit="frame",
-                                  disable=not progress):
-                    img = tr(frame.to_ndarray(format="rgb24"))
-                    vf = av.VideoFrame.from_ndarray(img, format="rgb24")
-                    vf.pts, vf.time_base = n, vs.time_base
-                    for packet in vs.encode(vf):
-                        container.mux(packet)
-                    n += 1
-            except av.error.FFmpegError as e:
-                raise UserError(f"{src}: video failed after {n} frames ({e.__class__.__name__}: {e})") from None
-            for packet in vs.encode():
-                container.mux(packet)
-        if n == 0:
-            raise UserError(f"{src}: the video has no frames")
-        os.replace(tmp, out)
+        with atomic_path(out, suffix=ext) as tmp:
+            with av.open(tmp, "w", format=_ENCODE_FORMAT.get(ext)) as container:
+                vs = container.add_stream(codec, rate=rate)
+                side = tr.rt.resolution
+                vs.width, vs.height, vs.pix_fmt = side * (2 if tr.side_by_side else 1), side, pix_fmt
+                vs.time_base = Fraction(1) / Fraction(rate)  # frame k at k / rate: same count, same rate
+                try:
+                    for frame in tqdm(inp.decode(stream), total=total, desc="translating", unit="frame",
+                                      disable=not progress):
+                        img = tr(frame.to_ndarray(format="rgb24"))
+                        vf = av.VideoFrame.from_ndarray(img, format="rgb24")
+                        vf.pts, vf.time_base = n, vs.time_base
+                        for packet in vs.encode(vf):
+                            container.mux(packet)
+                        n += 1
+                except av.error.FFmpegError as e:
+                    raise UserError(f"{src}: video failed after {n} frames ({e.__class__.__name__}: {e})") from None
+                for packet in vs.encode():
+                    container.mux(packet)
+            if n == 0:
+                raise UserError(f"{src}: the video has no frames")
     finally:
         inp.close()
-        Path(tmp).unlink(missing_ok=True)
     return n
