@@ -24,7 +24,7 @@ FLAGS = ["--no-sandbox", "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader"
          "--disable-background-networking", "--disable-component-update", "--no-first-run",
          "--use-vulkan=swiftshader", "--enable-features=Vulkan"]
 
-JS = """async ([stem, frames, warmup, runs, side, preferF32]) => {
+JS = """async ([stem, frames, warmup, runs, side, preferF32, tuning]) => {
   const { createWebGPUEngine } = await import('/engine-webgpu.js');
   const { parseModel } = await import('/modelfile.js');
   const model = parseModel(await (await fetch(`/models/${stem}.safetensors`)).arrayBuffer());
@@ -35,7 +35,7 @@ JS = """async ([stem, frames, warmup, runs, side, preferF32]) => {
   src.width = side; src.height = side;
   const g = src.getContext('2d');
   const t0 = performance.now();
-  const engine = await createWebGPUEngine(model, out, { preferF32 });
+  const engine = await createWebGPUEngine(model, out, { preferF32, tuning });
   const buildMs = performance.now() - t0;
   const dev = engine.device;
   const draw = (i) => {  // a new picture each frame, as a camera would give
@@ -63,7 +63,7 @@ JS = """async ([stem, frames, warmup, runs, side, preferF32]) => {
     bare.push(performance.now() - t);
   }
   engine.dispatches = saved;
-  const result = { preset: stem, R, f16: engine.f16, buildMs, frameMs: times[times.length >> 1], frames: times, bareMs: Math.min(...bare),
+  const result = { preset: stem, tuning, R, f16: engine.f16, buildMs, frameMs: times[times.length >> 1], frames: times, bareMs: Math.min(...bare),
                    gpuMs: engine.gpuMs, dispatches: [] };
   if (!dev.features.has('timestamp-query') || !engine.dispatches || runs === 0) return result;
   const list = engine.dispatches;
@@ -105,6 +105,8 @@ def main(argv=None) -> int:
     ap.add_argument("--profile-runs", type=int, default=3)
     ap.add_argument("--side", type=int, default=256, help="side of the square source canvas")
     ap.add_argument("--f32", action="store_true", help="prefer f32 kernels where shader-f16 exists")
+    ap.add_argument("--tuning", action="append", default=None,
+                    help='JSON of engine tuning overrides, e.g. \'{"py": 1}\' (repeat to compare variants)')
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT / "benchmarks" / "web"))
@@ -135,13 +137,14 @@ def main(argv=None) -> int:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
                 for p in presets:
-                    page = browser.new_page()
-                    page.on("console", lambda m: m.type == "error" and print("console:", m.text, file=sys.stderr))
-                    page.goto(url + "models.json")
-                    r = page.evaluate(JS, [p, args.frames, args.warmup, args.profile_runs, args.side, args.f32])
-                    page.close()
-                    results.append(r)
-                    report(r)
+                    for tuning in args.tuning or ["{}"]:
+                        page = browser.new_page()
+                        page.goto(url + "models.json")
+                        r = page.evaluate(JS, [p, args.frames, args.warmup, args.profile_runs, args.side, args.f32,
+                                               json.loads(tuning)])
+                        page.close()
+                        results.append(r)
+                        report(r)
                 browser.close()
         finally:
             proc.terminate()
@@ -152,7 +155,7 @@ def main(argv=None) -> int:
 
 
 def report(r: dict) -> None:
-    print(f"\n{r['preset']}: {r['frameMs']:.1f} ms/frame (median of {len(r['frames'])}; "
+    print(f"\n{r['preset']} {json.dumps(r['tuning'])}: {r['frameMs']:.1f} ms/frame (median of {len(r['frames'])}; "
           f"min {min(r['frames']):.1f}), without compute {r['bareMs']:.1f} ms, build {r['buildMs']:.0f} ms, "
           f"f16 {r['f16']}", flush=True)
     if r["dispatches"]:

@@ -78,6 +78,7 @@ class WebGPUEngine {
     this.canvas = canvas;
     this.degradedCanvas = options.degradedCanvas || null;
     this.preferF32 = !!options.preferF32;
+    this.tuning = options.tuning || {};
     this.liveBuffers = 0;   // GPU buffers alive now (the leak test watches this)
     this.gpuMs = null;      // GPU time of the last timed frame, where timestamp-query exists
     this.lostCount = 0;
@@ -173,13 +174,15 @@ class WebGPUEngine {
     const outputs = [];
     this.layers = [];
     const nDown = m.config.down.length;
+    const tune = this.tuning;   // profiling only: {px, py, invocations} override the choices below
     const plans = m.layers.map((L) => {
       const up = L.kind === "up", hout = up ? L.inSide * 2 : L.inSide / 2, cout4 = Math.ceil(L.cout / 4);
       // few output pixels (deep layers): split the input channels so enough invocations exist
-      const px = Math.min(hout, 8);   // pixels per invocation in a row: 1, 2, 4 or 8
-      const py = hout >= 4 ? 2 : 1;   // rows per invocation (up: two rows of the same parity)
+      const px = Math.min(hout, tune.px ?? 8);   // pixels per invocation in a row: 1, 2, 4 or 8
+      const py = hout >= 4 ? tune.py ?? 2 : 1;   // rows per invocation (up: two rows of the same parity)
       const base = cout4 * (hout / py) * Math.ceil(hout / px);
-      let split = base >= 1024 || L.cin < 32 ? 1 : Math.min(Math.ceil(1024 / base), Math.floor(L.cin / 16));
+      const target = tune.invocations ?? 1024;
+      let split = base >= target || L.cin < 32 ? 1 : Math.min(Math.ceil(target / base), Math.floor(L.cin / 16));
       const cps = Math.ceil(L.cin / split);
       split = Math.ceil(L.cin / cps);
       return { up, hout, cout4, base, split, cps, px, py };
