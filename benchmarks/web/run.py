@@ -49,6 +49,19 @@ FRAME = ("A frame is a 256x256 2D canvas redrawn as the camera would be, then pi
          "`session.run` alone. Weights: random, seed 0, float32, the same file for every runtime.")
 
 
+def engines_version() -> str:
+    """The commit our engines were served from, and whether src/seeing/web had uncommitted edits."""
+    import subprocess
+    repo = HERE.parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "src/seeing/web"], cwd=repo, capture_output=True,
+                               text=True).stdout.strip()
+    except OSError:
+        return "unknown"
+    return f"{head or 'unknown'}{' with uncommitted edits in src/seeing/web' if dirty else ''}"
+
+
 def npm_version(name: str) -> str:
     try:
         return json.loads((HERE / "node_modules" / name / "package.json").read_text())["version"]
@@ -202,7 +215,8 @@ def markdown(results: dict, args, meta: dict) -> str:
              if c.get("status") in ("error", "timeout", "missing")]
     out.append(f"Machine: {meta['cpus']} CPUs, {meta['chromium']}, WebGPU adapter: {meta['adapter']}, "
                f"cross-origin isolated: {meta['isolated']}; 1-minute load average {meta['load_before']:.1f} "
-               f"before and {meta['load_after']:.1f} after (the CPU is shared: figures scale with it).")
+               f"before and {meta['load_after']:.1f} after (the CPU is shared: figures scale with it); "
+               f"our engines served from main at {meta['engines']}.")
     if meta["present"] == "texture" and {"tfjs-webgpu", "ort-webgpu", "seeing-webgpu"} & set(args.runtimes):
         out += ["", "WebGPU runtimes drew each frame into a GPU texture the size of the canvas instead of a real "
                 "WebGPU canvas: in this headless Chromium on SwiftShader, `getCurrentTexture()` on a canvas "
@@ -259,7 +273,7 @@ def main(argv=None) -> int:
     native = NativeOrt(args.threads)
     results: dict[str, dict] = {rt: {} for rt in args.runtimes}
     meta = {"cpus": os.cpu_count(), "python": platform.python_version(), "chromium": "-", "adapter": "-",
-            "isolated": "-", "present": "-", "load_before": os.getloadavg()[0]}
+            "isolated": "-", "present": "-", "load_before": os.getloadavg()[0], "engines": engines_version()}
 
     def time_native(preset):  # right before the preset's browser cells, under the same machine load
         if "native-ort" in args.runtimes:
