@@ -36,6 +36,7 @@ override WOUT: u32 = 1u;
 override SPLIT: u32 = 1u;   // input-channel slices (1: no scratch, bias and activation here)
 override CPS: u32 = 1u;     // input channels per slice, ceil(CIN / SPLIT)
 override PX: u32 = 4u;      // output pixels per invocation in a row: 1, 2, 4, or 8 for wide layers
+override NC: u32 = 1u;      // output-channel groups (of 4) per invocation: 1 or 2
 override PY: u32 = 1u;      // output rows per invocation: 1, or 2 (same weights, twice the use)
 
 struct Params { smoothing: f32, pad0: f32, pad1: f32, pad2: f32 }
@@ -171,6 +172,7 @@ fn store(acc: vec4f, og: u32, oy: u32, ox: u32) {
   let v = activate(acc);
   let n = HOUT * WOUT;
   let ch = og * 4u;
+  if (ch >= COUT) { return; }
   let i = (ch * HOUT + oy) * WOUT + ox;
   emit(i, v.x);
   if (ch + 1u < COUT) { emit(i + n, v.y); }
@@ -178,26 +180,29 @@ fn store(acc: vec4f, og: u32, oy: u32, ox: u32) {
   if (ch + 3u < COUT) { emit(i + 3u * n, v.w); }
 }
 
+// Output-channel groups of 4, rounded up to a multiple of NC (weights and bias are padded so).
+fn cout4p() -> u32 { return (COUT + 4u * NC - 1u) / (4u * NC) * NC; }
+
 fn put(acc: vec4f, s: u32, og: u32, oy: u32, ox: u32, b0: vec4f) {
   if (ox >= WOUT) { return; }
   if (SPLIT == 1u) {
     store(acc + b0, og, oy, ox);
   } else {
-    scratch[((s * ((COUT + 3u) / 4u) + og) * HOUT + oy) * WOUT + ox] = acc;
+    scratch[((s * cout4p() + og) * HOUT + oy) * WOUT + ox] = acc;
   }
 }
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let xgroups = (WOUT + PX - 1u) / PX;
-  let cout4 = (COUT + 3u) / 4u;
+  let cout4 = cout4p();
   let idx = gid.x + gid.y * nwg.x * 64u;
   let xg = idx % xgroups;
   var rest = idx / xgroups;
   let yb = rest % (HOUT / PY);
   rest = rest / (HOUT / PY);
-  let og = rest % cout4;
-  let s = rest / cout4;
+  let og = (rest % (cout4 / NC)) * NC;
+  let s = rest / (cout4 / NC);
   if (s >= SPLIT) { return; }
   // PY == 2: down does rows oy, oy + 1; up rows oy, oy + 2 (same parity: the same taps)
   var oy = yb * PY;
@@ -209,6 +214,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let z = vec4f(0.0);
   var acc = Acc(z, z, z, z, z, z, z, z);
   var acc2 = Acc(z, z, z, z, z, z, z, z);
+  var accB = Acc(z, z, z, z, z, z, z, z);    // NC == 2: output channels 4 og + 4 .. 4 og + 7
+  var accB2 = Acc(z, z, z, z, z, z, z, z);
   let k = cols(select(i32(ox0 >> 1u) - 1, i32(ox0 * 2u) - 1, KIND == 0u));
   let hmax = i32(HIN) - 1;
   // down: 4 kernel rows ky, input row 2 oy - 1 + ky; up: 2 taps t by parity, even Y uses
@@ -234,20 +241,43 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     let r1 = u32(clamp(iy, 0, hmax)) * WIN;
     let r2 = u32(clamp(iy2, 0, hmax)) * WIN;
     for (var c = c0; c < min(c1, CA); c++) {
-      let m = mat4x4f(w[(c * 4u + ky) * cout4 + og]);
-      tap(&acc, m, row_a(c * plane + r1, k, m1));
-      if (PY == 2u) { tap(&acc2, m, row_a(c * plane + r2, k, m2)); }
+      let wi = (c * 4u + ky) * cout4 + og;
+      let x1 = row_a(c * plane + r1, k, m1);
+      var x2 = x1;
+      if (PY == 2u) { x2 = row_a(c * plane + r2, k, m2); }
+      taps(&acc, &acc2, &accB, &accB2, wi, x1, x2);
     }
     for (var c = max(c0, CA); c < c1; c++) {
-      let m = mat4x4f(w[(c * 4u + ky) * cout4 + og]);
-      tap(&acc, m, row_b((c - CA) * plane + r1, k, m1));
-      if (PY == 2u) { tap(&acc2, m, row_b((c - CA) * plane + r2, k, m2)); }
+      let wi = (c * 4u + ky) * cout4 + og;
+      let x1 = row_b((c - CA) * plane + r1, k, m1);
+      var x2 = x1;
+      if (PY == 2u) { x2 = row_b((c - CA) * plane + r2, k, m2); }
+      taps(&acc, &acc2, &accB, &accB2, wi, x1, x2);
     }
   }
 
+  let oy2 = oy + select(1u, 2u, KIND == 1u);
   let b0 = bias[og];
   put_row(acc, s, og, oy, ox0, b0);
-  if (PY == 2u) { put_row(acc2, s, og, oy + select(1u, 2u, KIND == 1u), ox0, b0); }
+  if (PY == 2u) { put_row(acc2, s, og, oy2, ox0, b0); }
+  if (NC == 2u) {
+    let b1 = bias[og + 1u];
+    put_row(accB, s, og + 1u, oy, ox0, b1);
+    if (PY == 2u) { put_row(accB2, s, og + 1u, oy2, ox0, b1); }
+  }
+}
+
+// One input channel's kernel row against one or two rows of input, for one or two channel groups.
+fn taps(acc: ptr<function, Acc>, acc2: ptr<function, Acc>, accB: ptr<function, Acc>, accB2: ptr<function, Acc>,
+        wi: u32, x1: Row, x2: Row) {
+  let m = mat4x4f(w[wi]);
+  tap(acc, m, x1);
+  if (PY == 2u) { tap(acc2, m, x2); }
+  if (NC == 2u) {
+    let mb = mat4x4f(w[wi + 1u]);
+    tap(accB, mb, x1);
+    if (PY == 2u) { tap(accB2, mb, x2); }
+  }
 }
 
 fn put_row(acc: Acc, s: u32, og: u32, oy: u32, ox0: u32, b0: vec4f) {
@@ -274,6 +304,6 @@ fn finish(@builtin(global_invocation_id) gid: vec3u) {
   let og = gid.x / n;
   let p = gid.x % n;
   var v = bias[og];
-  for (var s = 0u; s < SPLIT; s++) { v += scratch[(s * cout4 + og) * n + p]; }
+  for (var s = 0u; s < SPLIT; s++) { v += scratch[(s * cout4p() + og) * n + p]; }
   store(v, og, p / WOUT, p % WOUT);
 }

@@ -107,6 +107,7 @@ class WebGPUEngine {
     if (!adapter) throw new Error("WebGPU is not available in this browser");
     this.adapter = adapter;  // keep it: Chromium drops the device when the adapter is collected
     this.adapterInfo = adapter.info ? `${adapter.info.vendor || ""} ${adapter.info.architecture || ""} ${adapter.info.description || ""}`.trim() : "";
+    this.software = adapter.info?.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(this.adapterInfo);
     const wantF16 = adapter.features.has("shader-f16") && !this.preferF32;
     const features = [];
     if (wantF16) features.push("shader-f16");
@@ -176,23 +177,27 @@ class WebGPUEngine {
     const nDown = m.config.down.length;
     const tune = this.tuning;   // profiling only: {px, py, invocations} override the choices below
     const plans = m.layers.map((L) => {
-      const up = L.kind === "up", hout = up ? L.inSide * 2 : L.inSide / 2, cout4 = Math.ceil(L.cout / 4);
+      const up = L.kind === "up", hout = up ? L.inSide * 2 : L.inSide / 2;
+      const nc = tune.nc ?? 1;   // channel groups of 4 per invocation
+      const cout4 = Math.ceil(L.cout / (4 * nc)) * nc;   // weights and bias padded to a multiple of nc
       // few output pixels (deep layers): split the input channels so enough invocations exist
       const px = Math.min(hout, tune.px ?? 8);   // pixels per invocation in a row: 1, 2, 4 or 8
       const py = hout >= 4 ? tune.py ?? 2 : 1;   // rows per invocation (up: two rows of the same parity)
-      const base = cout4 * (hout / py) * Math.ceil(hout / px);
-      const target = tune.invocations ?? 1024;
+      const base = (cout4 / nc) * (hout / py) * Math.ceil(hout / px);
+      // invocations to aim for: a software adapter wants a few big workgroups (one per core), a GPU
+      // thousands of invocations
+      const target = tune.invocations ?? (this.software ? 256 : 4096);
       let split = base >= target || L.cin < 32 ? 1 : Math.min(Math.ceil(target / base), Math.floor(L.cin / 16));
       const cps = Math.ceil(L.cin / split);
       split = Math.ceil(L.cin / cps);
-      return { up, hout, cout4, base, split, cps, px, py };
+      return { up, hout, cout4, base, split, cps, px, py, nc };
     });
     const scratchSize = Math.max(16, ...plans.map((p) => (p.split > 1 ? p.split * p.cout4 * p.hout * p.hout * 16 : 0)));
     const scratch = this.buffer(scratchSize, S);
     let input = this.degraded, inputCh = m.config.in_channels;
     for (let i = 0; i < m.layers.length; i++) {
       const L = m.layers[i];
-      const { up, hout, cout4, base, split, cps, px, py } = plans[i];
+      const { up, hout, cout4, base, split, cps, px, py, nc } = plans[i];
       const hin = L.inSide;
       const w = layerWeightsF32(L);
       // mat4x4 per (c, ky, og): column kx, row o & 3
@@ -221,7 +226,7 @@ class WebGPUEngine {
       const constants = {
         KIND: up ? 1 : 0, ACT: L.activation === "leaky" ? 0 : L.activation === "relu" ? 1 : 2,
         SLOPE: L.slope || 0, CA: ca, CIN: L.cin, COUT: L.cout, HIN: hin, WIN: hin, HOUT: hout, WOUT: hout,
-        SPLIT: split, CPS: cps, PX: px, PY: py,
+        SPLIT: split, CPS: cps, PX: px, PY: py, NC: nc,
       };
       const label = `${L.name} ${L.kind} ${L.cin}->${L.cout} @${hout}`;
       const pipe = await dev.createComputePipelineAsync({ layout: "auto", compute: { module: convModule, entryPoint: "main", constants } });
