@@ -145,3 +145,22 @@ def test_model_file_precisions(tmp_path, precision):
     ref = torch_generator(list(zip(m.weights, m.biases)), CFG,
                           torch.from_numpy(degrade_frame(frame[..., :3], DEG))[None, None])[0].numpy()
     np.testing.assert_allclose(out, ref, atol=1e-5)
+
+
+def test_work_counters_report_the_frame_once_and_ignore_late_threads():
+    """frame_run returns the frame's generation on the thread that finished it; a worker that arrives
+    after the frame is done (a descheduled thread) finds nothing to claim and changes nothing."""
+    layers = [(w, b, None, None) for w, b in random_layers(CFG, seed=11)]
+    frame = np.random.default_rng(12).integers(0, 256, (32, 32, 4), np.uint8)
+    net = WasmNet(len(CFG.down), layers, DEG, 0.3, "seeing-relaxed-mt.wasm", 2)
+    ref = WasmNet(len(CFG.down), layers, DEG, 0.3, "seeing-relaxed.wasm").frame(frame)
+    net.set_frame(frame)
+    gen = net.call("net_begin", net.net)
+    assert gen > 0
+    assert net.call("frame_run", net.net, 0, 2) == gen  # one thread alone claims every unit
+    a = net.call("net_rgba", net.net)
+    before = net.view()[a:a + 32 * 32 * 4].copy()
+    assert net.call("frame_run", net.net, 1, 2) == 0  # late: every stage already done
+    assert np.array_equal(net.view()[a:a + 32 * 32 * 4], before)
+    assert np.array_equal(before.reshape(32, 32, 4), ref[2])
+    assert net.call("net_begin", net.net) == gen + 1

@@ -14,13 +14,17 @@
  *   up weights   per block: [phase py,px 4][tap row a 2][(tap col b 2 x cin_a) then (b 2 x cin_b)][8]:
  *                each output parity class of a transposed conv is a 2x2 conv of the input; the
  *                skip channels (cin_b, from the mirrored down layer) follow the up channels.
- * Register blocking: 4 output pixels x 8 output channels (8 f32x4 accumulators) or 8 x 4.
+ * Register blocking: NPW (4) output pixels x 8 output channels (8 f32x4 accumulators) or 8 x 4;
+ * wider blocks spill in V8 (5 and 6 pixels measured twice as slow in Chromium).
  * Taps that fall entirely in the zero border are skipped, so the 1x1 and 2x2 layers of the deep
  * end read only the weights that matter.
  *
- * Threads (THREADS build, shared memory): every worker calls frame_run(net, tid, nthreads); the
- * work of each stage is split by (output channel block, row) and the stages are separated by a
- * barrier on atomics in the shared memory. The whole frame is one call: no per-layer JS.
+ * Threads (THREADS build, shared memory): the page calls net_begin(net), then every worker calls
+ * frame_run(net, tid, nthreads). Each stage (pooling, upsampling, each layer, the RGBA output) is cut
+ * into units (rows, output channel blocks) that threads claim from a shared counter; a thread moves on
+ * to the next stage once every unit of this one is done. No thread waits for another that holds no
+ * work, so a worker that the OS deschedules (a loaded machine) delays nothing, and a tiny layer is
+ * done by whichever thread gets there first. The whole frame is one call: no per-layer JS.
  * The code uses no shadow stack (no address-taken locals), so workers can share one memory.
  */
 #include <stddef.h>
@@ -36,7 +40,22 @@
 #define FMA(acc, a, b) wasm_f32x4_add(acc, wasm_f32x4_mul(a, b))
 #endif
 
+#ifndef NPW
+#define NPW 4 /* pixels per block of the 8-channel micro kernel */
+#endif
 #define MAXL 40 /* layers: resolution up to 2^20 */
+#define NSTAGES (MAXL + 4) /* pool, upsample rows, expand, layers, RGBA */
+
+/* Per-stage work counters, each on its own cache line. A counter holds the frame generation in its
+ * high bits and a count of units in the low GEN_SHIFT bits, so a late thread from an earlier frame
+ * sees that its frame is over and neither claims nor waits. */
+#define GEN_SHIFT 20
+#define COUNT_MASK ((1u << GEN_SHIFT) - 1)
+#define GEN_MAX ((1u << (32 - GEN_SHIFT)) - 1)
+typedef struct {
+    unsigned claim, done;
+    unsigned pad[14];
+} Sync;
 
 typedef struct {
     int kind, act;         /* kind 0 down, 1 up; act 0 leaky, 1 relu, 2 tanh */
@@ -54,10 +73,10 @@ typedef struct {
     double *u_w;       /* res x 4 bicubic weights */
     double *u_colsum;  /* grid: column sums of U, for the mean */
     double *pooled;    /* grid x grid: P X P^T */
-    double *tmp;       /* per thread grid x res: pooled U^T */
+    double *tmp;       /* grid x res: pooled U^T */
     int max_threads;
     float *x0;         /* padded degraded input (res+2)^2 */
-    float *hist;       /* res x res x 3 smoothed output */
+    float *hist;       /* res x res x 4 smoothed output (4th channel unused) */
     uint8_t *rgba_out; /* res x res x 4 */
     uint8_t *deg_rgba; /* res x res x 4: the degraded input as grey, when want_degraded */
     int want_degraded;
@@ -66,7 +85,9 @@ typedef struct {
     float brightness, contrast, smooth; /* smooth: weight of the previous output (0 = none) */
     int mirror; /* mirror the pictures (not the network's input), as the WebGPU engine does */
     Layer layers[MAXL];
-    int bar_count, bar_gen; /* barrier */
+    unsigned gen;          /* frame generation (1..GEN_MAX), set by net_begin */
+    double *rowmean;       /* grid: per pooled row, sum over columns of pooled * colsum */
+    Sync sync[NSTAGES];
 } Net;
 
 /* ------------------------------------------------------------------ memory */
@@ -104,24 +125,6 @@ EXPORT(scratch) void *scratch(size_t n) {
 INLINE void split(int total, int tid, int nt, int *lo, int *hi) {
     *lo = (int)((long long)total * tid / nt);
     *hi = (int)((long long)total * (tid + 1) / nt);
-}
-
-static void barrier(Net *n, int nt) {
-#ifdef THREADS
-    if (nt <= 1) return;
-    int gen = __atomic_load_n(&n->bar_gen, __ATOMIC_ACQUIRE);
-    if (__atomic_add_fetch(&n->bar_count, 1, __ATOMIC_ACQ_REL) == nt) {
-        __atomic_store_n(&n->bar_count, 0, __ATOMIC_RELAXED);
-        __atomic_store_n(&n->bar_gen, gen + 1, __ATOMIC_RELEASE);
-        __builtin_wasm_memory_atomic_notify(&n->bar_gen, (unsigned)nt);
-    } else {
-        /* spin first: stages last tens of microseconds; then sleep */
-        for (int spin = 0; __atomic_load_n(&n->bar_gen, __ATOMIC_ACQUIRE) == gen; spin++)
-            if (spin > 20000) __builtin_wasm_memory_atomic_wait32(&n->bar_gen, gen, 1000000);
-    }
-#else
-    (void)n; (void)nt;
-#endif
 }
 
 /* ------------------------------------------------------------------ math */
@@ -209,7 +212,7 @@ INLINE void init_acc(v128_t *acc, const float *bias, const int NP, const int NV)
 
 /* NP output pixels from ox, full kernel rows ky0..ky1 (kx 0..3 as one stream). */
 INLINE void down_block(const Layer *L, const float *w, int co, int oy, int ox, int ky0, int ky1, const int NP, const int NV) {
-    v128_t acc[8];
+    v128_t acc[2 * NPW];
     int cin = L->cin_a, W2 = L->in_side + 2, J = 4 * cin;
     init_acc(acc, L->bias + co, NP, NV);
     for (int ky = ky0; ky < ky1; ky++)
@@ -234,7 +237,7 @@ static void down_row(const Layer *L, int co, int oy) {
     int ky1 = L->in_side + 1 - 2 * oy < 4 ? L->in_side + 1 - 2 * oy : 4;
     int wo = L->out_side, ox = 0;
     if (L->cout - co > 4) {
-        for (; ox + 4 <= wo; ox += 4) down_block(L, w, co, oy, ox, ky0, ky1, 4, 2);
+        for (; ox + NPW <= wo; ox += NPW) down_block(L, w, co, oy, ox, ky0, ky1, NPW, 2);
         for (; ox < wo; ox++) down_pixel(L, w, co, oy, ox, ky0, ky1, 2);
     } else {
         for (; ox + 8 <= wo; ox += 8) down_block(L, w, co, oy, ox, ky0, ky1, 8, 1);
@@ -247,7 +250,7 @@ static void down_row(const Layer *L, int co, int oy) {
  * {0, 1}) with kernel tap (3-py-2a, 3-px-2b). */
 
 INLINE void up_block(const Layer *L, const float *wp, int co, int oy, int n0, int px, int a0, int a1, const int NP, const int NV) {
-    v128_t acc[8];
+    v128_t acc[2 * NPW];
     int ca = L->cin_a, cb = L->cin_b, W2 = L->in_side + 2, m = oy >> 1, py = oy & 1;
     int ct = ca + cb;
     init_acc(acc, L->bias + co, NP, NV);
@@ -285,24 +288,12 @@ static void up_row(const Layer *L, int co, int oy) {
         const float *wp = L->w + (size_t)co * 16 * ct + (size_t)(py * 2 + px) * 2 * 2 * ct * (wide ? 8 : 4);
         int n = 0;
         if (wide) {
-            for (; n + 4 <= side; n += 4) up_block(L, wp, co, oy, n, px, a0, a1, 4, 2);
+            for (; n + NPW <= side; n += NPW) up_block(L, wp, co, oy, n, px, a0, a1, NPW, 2);
             for (; n < side; n++) up_pixel(L, wp, co, oy, n, px, a0, a1, 2);
         } else {
             for (; n + 8 <= side; n += 8) up_block(L, wp, co, oy, n, px, a0, a1, 8, 1);
             for (; n < side; n++) up_pixel(L, wp, co, oy, n, px, a0, a1, 1);
         }
-    }
-}
-
-/* Run layer i's share of (channel block, row) units; block-major so a thread keeps its weights hot. */
-EXPORT(layer_run) void layer_run(Net *n, int i, int tid, int nt) {
-    const Layer *L = &n->layers[i];
-    int rows = L->out_side, blocks = (L->cout + 7) / 8, lo, hi;
-    split(rows * blocks, tid, nt, &lo, &hi);
-    for (int u = lo; u < hi; u++) {
-        int co = (u / rows) * 8, row = u % rows;
-        if (L->kind == 0) down_row(L, co, row);
-        else up_row(L, co, row);
     }
 }
 
@@ -322,12 +313,13 @@ EXPORT(net_create) Net *net_create(int n_down, int res, int grid, double bicubic
     n->u_w = alloc(sizeof(double) * 4 * res);
     n->u_colsum = alloc(sizeof(double) * grid);
     n->pooled = alloc(sizeof(double) * grid * grid);
-    n->tmp = alloc(sizeof(double) * grid * res * max_threads);
+    n->tmp = alloc(sizeof(double) * grid * res);
+    n->rowmean = alloc(sizeof(double) * grid);
     n->x0 = alloc(sizeof(float) * (res + 2) * (res + 2));
-    n->hist = alloc(sizeof(float) * res * res * 3);
+    n->hist = alloc(sizeof(float) * res * res * 4);
     n->rgba_out = alloc((size_t)res * res * 4);
     n->deg_rgba = alloc((size_t)res * res * 4);
-    if (!n->deg_rgba || !n->u_idx || !n->u_w || !n->u_colsum || !n->pooled || !n->tmp || !n->x0 || !n->hist || !n->rgba_out) return 0;
+    if (!n->deg_rgba || !n->rowmean || !n->u_idx || !n->u_w || !n->u_colsum || !n->pooled || !n->tmp || !n->x0 || !n->hist || !n->rgba_out) return 0;
     /* bicubic_matrix(grid, res): torch's align_corners=False source coordinate, edges clamped */
     double scale = (double)grid / res;
     for (int i = 0; i < res; i++) {
@@ -429,59 +421,65 @@ EXPORT(net_load) void net_load(Net *n, int i, const void *raw, int dtype, const 
 
 /* ------------------------------------------------------------------ degradation */
 
-/* Stage 1: pooled = P X P^T straight from the RGBA frame (centre square crop), grid rows split
- * over threads. Sums of R, G, B are exact integers; luma is applied per cell. */
-static void degrade_pool(Net *n, int tid, int nt) {
+/* Pooled row gy: pooled = P X P^T straight from the RGBA frame (centre square crop). Sums of R, G,
+ * B are exact integers; luma is applied per cell. Also the row's share of the mean. */
+static void pool_row(Net *n, int gy) {
     int g = n->grid, w = n->in_w, h = n->in_h, S = w < h ? w : h;
-    int top = (h - S) / 2, left = (w - S) / 2, lo, hi;
-    split(g, tid, nt, &lo, &hi);
-    for (int gy = lo; gy < hi; gy++) {
-        int ys = gy * S / g, ye = ((gy + 1) * S + g - 1) / g;
-        for (int gx = 0; gx < g; gx++) {
-            int xs = gx * S / g, xe = ((gx + 1) * S + g - 1) / g;
-            double sr = 0, sg = 0, sb = 0;
-            for (int y = ys; y < ye; y++) {
-                const uint8_t *row = n->rgba_in + ((size_t)(top + y) * w + left) * 4;
-                int x = xs;
-                uint32_t r = 0, gg = 0, b = 0;
-                while (x + 4 <= xe) { /* 16-bit lanes hold up to 128 steps of two pixels each */
-                    v128_t acc = wasm_i16x8_splat(0);
-                    for (int k = 0; k < 128 && x + 4 <= xe; k++, x += 4) {
-                        v128_t v = wasm_v128_load(row + 4 * x);
-                        acc = wasm_i16x8_add(acc, wasm_i16x8_add(wasm_u16x8_extend_low_u8x16(v), wasm_u16x8_extend_high_u8x16(v)));
-                    }
-                    v128_t lo32 = wasm_u32x4_extend_low_u16x8(acc), hi32 = wasm_u32x4_extend_high_u16x8(acc);
-                    v128_t s4 = wasm_i32x4_add(lo32, hi32);
-                    r += (uint32_t)wasm_i32x4_extract_lane(s4, 0);
-                    gg += (uint32_t)wasm_i32x4_extract_lane(s4, 1);
-                    b += (uint32_t)wasm_i32x4_extract_lane(s4, 2);
+    int top = (h - S) / 2, left = (w - S) / 2;
+    int ys = gy * S / g, ye = ((gy + 1) * S + g - 1) / g;
+    double rm = 0;
+    for (int gx = 0; gx < g; gx++) {
+        int xs = gx * S / g, xe = ((gx + 1) * S + g - 1) / g;
+        double sr = 0, sg = 0, sb = 0;
+        for (int y = ys; y < ye; y++) {
+            const uint8_t *row = n->rgba_in + ((size_t)(top + y) * w + left) * 4;
+            int x = xs;
+            uint32_t r = 0, gg = 0, b = 0;
+            while (x + 4 <= xe) { /* 16-bit lanes hold up to 128 steps of two pixels each */
+                v128_t acc = wasm_i16x8_splat(0);
+                for (int k = 0; k < 128 && x + 4 <= xe; k++, x += 4) {
+                    v128_t v = wasm_v128_load(row + 4 * x);
+                    acc = wasm_i16x8_add(acc, wasm_i16x8_add(wasm_u16x8_extend_low_u8x16(v), wasm_u16x8_extend_high_u8x16(v)));
                 }
-                for (; x < xe; x++) r += row[4 * x], gg += row[4 * x + 1], b += row[4 * x + 2];
-                sr += r, sg += gg, sb += b;
+                v128_t lo32 = wasm_u32x4_extend_low_u16x8(acc), hi32 = wasm_u32x4_extend_high_u16x8(acc);
+                v128_t s4 = wasm_i32x4_add(lo32, hi32);
+                r += (uint32_t)wasm_i32x4_extract_lane(s4, 0);
+                gg += (uint32_t)wasm_i32x4_extract_lane(s4, 1);
+                b += (uint32_t)wasm_i32x4_extract_lane(s4, 2);
             }
-            double v = (n->luma[0] * sr + n->luma[1] * sg + n->luma[2] * sb) / (255.0 * (ye - ys) * (xe - xs));
-            n->pooled[gy * g + gx] = v;
+            for (; x < xe; x++) r += row[4 * x], gg += row[4 * x + 1], b += row[4 * x + 2];
+            sr += r, sg += gg, sb += b;
         }
+        double v = (n->luma[0] * sr + n->luma[1] * sg + n->luma[2] * sb) / (255.0 * (ye - ys) * (xe - xs));
+        n->pooled[gy * g + gx] = v;
+        rm += v * n->u_colsum[gx];
+    }
+    n->rowmean[gy] = rm;
+}
+
+/* Row gy of t = pooled U^T (g x R). */
+static void upsample_row(Net *n, int gy) {
+    int g = n->grid, R = n->res;
+    double *t = n->tmp + (size_t)gy * R;
+    const double *pr = n->pooled + gy * g;
+    for (int c = 0; c < R; c++) {
+        double s = 0;
+        for (int k = 0; k < 4; k++) s += pr[n->u_idx[c * 4 + k]] * n->u_w[c * 4 + k];
+        t[c] = s;
     }
 }
 
-/* Stage 2: x = U pooled U^T, brightness/contrast about the mean, clip, to [-1, 1] into x0. */
-static void degrade_expand(Net *n, int tid, int nt) {
-    int g = n->grid, R = n->res, lo, hi;
-    double *t = n->tmp + (size_t)tid * g * R; /* t = pooled U^T, g x R */
-    for (int gy = 0; gy < g; gy++)
-        for (int c = 0; c < R; c++) {
-            double s = 0;
-            for (int k = 0; k < 4; k++) s += n->pooled[gy * g + n->u_idx[c * 4 + k]] * n->u_w[c * 4 + k];
-            t[gy * R + c] = s;
-        }
+#define EXPAND_ROWS 8 /* rows of the degraded input (and of the RGBA output) per unit */
+
+/* Rows r0..r1 of x = U t, brightness/contrast about the mean, clip, to [-1, 1] into x0. */
+static void expand_rows(Net *n, int r0, int r1) {
+    int g = n->grid, R = n->res;
+    const double *t = n->tmp;
     double mean = 0;
-    for (int gy = 0; gy < g; gy++)
-        for (int gx = 0; gx < g; gx++) mean += n->u_colsum[gy] * n->pooled[gy * g + gx] * n->u_colsum[gx];
+    for (int gy = 0; gy < g; gy++) mean += n->u_colsum[gy] * n->rowmean[gy];
     mean /= (double)R * R;
     double b = n->brightness, c = n->contrast;
-    split(R, tid, nt, &lo, &hi);
-    for (int r = lo; r < hi; r++) {
+    for (int r = r0; r < r1; r++) {
         const int *idx = n->u_idx + r * 4;
         const double *uw = n->u_w + r * 4;
         float *o = n->x0 + (size_t)(r + 1) * (R + 2) + 1;
@@ -496,36 +494,69 @@ static void degrade_expand(Net *n, int tid, int nt) {
 
 /* ------------------------------------------------------------------ output */
 
-INLINE uint8_t to_byte(float v) {
-    float q = (v + 1) * 127.5f;
-    q = q < 0 ? 0 : q > 255 ? 255 : q;
-    return (uint8_t)(int)wasm_f32x4_extract_lane(wasm_f32x4_nearest(wasm_f32x4_splat(q)), 0);
+/* (v + 1) * 127.5 clamped to [0, 255], rounded half to even, as int32 lanes. */
+INLINE v128_t to_bytes4(v128_t v) {
+    v128_t q = wasm_f32x4_mul(wasm_f32x4_add(v, wasm_f32x4_splat(1.0f)), wasm_f32x4_splat(127.5f));
+    q = wasm_f32x4_pmin(wasm_f32x4_pmax(q, wasm_f32x4_splat(0.0f)), wasm_f32x4_splat(255.0f));
+    return wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(q));
 }
 
-/* Final layer output (padded HWC, 1 or 3 channels) -> smoothed history -> RGBA bytes (mirrored
- * if asked); the degraded input as grey RGBA too when the page shows it. */
-static void to_rgba(Net *n, int tid, int nt) {
-    int R = n->res, lo, hi;
+INLINE uint8_t to_byte(float v) {
+    return (uint8_t)wasm_i32x4_extract_lane(to_bytes4(wasm_f32x4_splat(v)), 0);
+}
+
+/* Four pixels of int32 lanes (R, G, B, x) -> 16 RGBA bytes with alpha 255. */
+INLINE v128_t pack4(v128_t a, v128_t b, v128_t c, v128_t d) {
+    v128_t p = wasm_u8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(a, b), wasm_i16x8_narrow_i32x4(c, d));
+    return wasm_v128_or(p, wasm_i32x4_splat((int)0xff000000u));
+}
+
+/* Final layer output (padded HWC, 1 or 3 channels, 4 floats per pixel) -> smoothed history -> RGBA
+ * bytes (mirrored if asked); the degraded input as grey RGBA too when the page shows it. */
+static void to_rgba_rows(Net *n, int r0, int r1) {
+    int R = n->res;
     const Layer *L = &n->layers[n->n_layers - 1];
-    int st = L->ostride, last = L->cout - 1;
-    float s = n->smooth, s1 = 1 - s;
-    split(R, tid, nt, &lo, &hi);
-    for (int r = lo; r < hi; r++) {
-        const float *src = L->out + ((size_t)(r + 1) * (R + 2) + 1) * st;
+    int grey = L->cout == 1;
+    v128_t s = wasm_f32x4_splat(n->smooth), s1 = wasm_f32x4_splat(1 - n->smooth);
+    for (int r = r0; r < r1; r++) {
+        const float *src = L->out + ((size_t)(r + 1) * (R + 2) + 1) * 4;
         const float *deg = n->x0 + (size_t)(r + 1) * (R + 2) + 1;
-        float *hrow = n->hist + (size_t)r * R * 3;
+        float *hrow = n->hist + (size_t)r * R * 4;
         uint8_t *o = n->rgba_out + (size_t)r * R * 4, *d = n->deg_rgba + (size_t)r * R * 4;
-        for (int c = 0; c < R; c++) {
+        int c = 0;
+        for (; c + 4 <= R; c += 4) {
+            v128_t px[4];
+            for (int k = 0; k < 4; k++) {
+                v128_t v = wasm_v128_load(src + 4 * (c + k));
+                if (grey) v = wasm_i32x4_shuffle(v, v, 0, 0, 0, 0);
+                v = wasm_f32x4_add(wasm_f32x4_mul(s, wasm_v128_load(hrow + 4 * (c + k))), wasm_f32x4_mul(s1, v));
+                wasm_v128_store(hrow + 4 * (c + k), v);
+                px[k] = to_bytes4(v);
+            }
+            v128_t p = pack4(px[0], px[1], px[2], px[3]);
+            v128_t gq = n->want_degraded ? wasm_v128_or(wasm_i32x4_mul(to_bytes4(wasm_v128_load(deg + c)), wasm_i32x4_splat(0x010101)),
+                                                        wasm_i32x4_splat((int)0xff000000u)) : p;
+            if (n->mirror) {
+                p = wasm_i32x4_shuffle(p, p, 3, 2, 1, 0);
+                gq = wasm_i32x4_shuffle(gq, gq, 3, 2, 1, 0);
+                wasm_v128_store(o + 4 * (R - 4 - c), p);
+                if (n->want_degraded) wasm_v128_store(d + 4 * (R - 4 - c), gq);
+            } else {
+                wasm_v128_store(o + 4 * c, p);
+                if (n->want_degraded) wasm_v128_store(d + 4 * c, gq);
+            }
+        }
+        for (; c < R; c++) { /* R < 4 */
             int oc = n->mirror ? R - 1 - c : c;
             for (int k = 0; k < 3; k++) {
-                float v = s * hrow[3 * c + k] + s1 * src[st * c + (k < last ? k : last)];
-                hrow[3 * c + k] = v;
+                float v = n->smooth * hrow[4 * c + k] + (1 - n->smooth) * src[4 * c + (grey ? 0 : k)];
+                hrow[4 * c + k] = v;
                 o[4 * oc + k] = to_byte(v);
             }
             o[4 * oc + 3] = 255;
             if (n->want_degraded) {
-                uint8_t g = to_byte(deg[c]);
-                d[4 * oc] = d[4 * oc + 1] = d[4 * oc + 2] = g;
+                uint8_t gv = to_byte(deg[c]);
+                d[4 * oc] = d[4 * oc + 1] = d[4 * oc + 2] = gv;
                 d[4 * oc + 3] = 255;
             }
         }
@@ -552,22 +583,130 @@ EXPORT(net_params) void net_params(Net *n, float brightness, float contrast, flo
     n->want_degraded = want_degraded;
 }
 
-EXPORT(degrade_run) void degrade_run(Net *n, int tid, int nt) {
-    degrade_pool(n, tid, nt);
-    barrier(n, nt);
-    degrade_expand(n, tid, nt);
+/* A layer's units: each is one block of 8 output channels over a run of rows, about UNITS_PER_LAYER
+ * of them, so that a thread reads a block's weights once for many rows (the deep layers are bound by
+ * reading weights) and two threads rarely read the same block. */
+#define UNITS_PER_LAYER 32
+static int layer_rows_per_unit(const Layer *L) {
+    int rows = L->out_side, total = rows * ((L->cout + 7) / 8), r = total / UNITS_PER_LAYER;
+    return r < 1 ? 1 : r > rows ? rows : r;
+}
+static int layer_chunks(const Layer *L) {
+    int r = layer_rows_per_unit(L);
+    return (L->out_side + r - 1) / r;
 }
 
-/* One whole frame on thread tid of nt; every thread calls it with the same net. */
-EXPORT(frame_run) void frame_run(Net *n, int tid, int nt) {
-    degrade_run(n, tid, nt);
-    barrier(n, nt);
-    for (int i = 0; i < n->n_layers; i++) {
-        layer_run(n, i, tid, nt);
-        barrier(n, nt);
+/* Layer unit u: block-major, so consecutive units share their weights. */
+static void layer_unit(const Layer *L, int u) {
+    int chunks = layer_chunks(L), rpu = layer_rows_per_unit(L), co = (u / chunks) * 8, r0 = (u % chunks) * rpu;
+    int r1 = r0 + rpu < L->out_side ? r0 + rpu : L->out_side;
+    for (int row = r0; row < r1; row++) {
+        if (L->kind == 0) down_row(L, co, row);
+        else up_row(L, co, row);
     }
-    to_rgba(n, tid, nt);
-    barrier(n, nt);
+}
+
+/* Stages: 0 pooling (grid rows), 1 upsampling along rows (grid rows), 2 expand (row chunks),
+ * 3 + i layer i (channel block x row), then the RGBA output (row chunks). */
+static int stage_count(const Net *n) { return n->n_layers + 4; }
+
+static unsigned stage_units(const Net *n, int s) {
+    if (s < 2) return (unsigned)n->grid;
+    if (s == 2 || s == n->n_layers + 3) return (unsigned)((n->res + EXPAND_ROWS - 1) / EXPAND_ROWS);
+    const Layer *L = &n->layers[s - 3];
+    return (unsigned)(((L->cout + 7) / 8) * layer_chunks(L));
+}
+
+static void stage_unit(Net *n, int s, int u) {
+    if (s == 0) pool_row(n, u);
+    else if (s == 1) upsample_row(n, u);
+    else if (s == 2 || s == n->n_layers + 3) {
+        int r0 = u * EXPAND_ROWS, r1 = r0 + EXPAND_ROWS < n->res ? r0 + EXPAND_ROWS : n->res;
+        if (s == 2) expand_rows(n, r0, r1);
+        else to_rgba_rows(n, r0, r1);
+    } else layer_unit(&n->layers[s - 3], u);
+}
+
+/* Claim and run units of stage s until none is left. Returns 1 when this thread finished the
+ * stage's last unit, 0 otherwise, -1 when the frame `tag` is no longer the current one. */
+static int run_stage(Net *n, int s, unsigned tag) {
+    Sync *y = &n->sync[s];
+    unsigned units = stage_units(n, s);
+    int last = 0;
+    for (;;) {
+        unsigned c = __atomic_load_n(&y->claim, __ATOMIC_ACQUIRE);
+        if ((c & ~COUNT_MASK) != tag) return -1;
+        if ((c & COUNT_MASK) >= units) return last;
+        if (!__atomic_compare_exchange_n(&y->claim, &c, c + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
+        stage_unit(n, s, (int)(c & COUNT_MASK));
+        if (__atomic_add_fetch(&y->done, 1, __ATOMIC_ACQ_REL) == (tag | units)) {
+            last = 1;
+#ifdef THREADS
+            __builtin_wasm_memory_atomic_notify((int *)&y->done, 0xffffffffu);
+#endif
+        }
+    }
+}
+
+/* Wait until every unit of stage s is done: 0, or -1 when the frame is no longer the current one. */
+static int wait_stage(Net *n, int s, unsigned tag) {
+    Sync *y = &n->sync[s];
+    unsigned want = tag | stage_units(n, s);
+    for (int spin = 0;; spin++) {
+        unsigned v = __atomic_load_n(&y->done, __ATOMIC_ACQUIRE);
+        if (v == want) return 0;
+        if ((v & ~COUNT_MASK) != tag) return -1;
+#ifdef THREADS
+        /* spin first: a unit lasts microseconds; then sleep until the stage's last unit notifies */
+        if (spin > 20000) __builtin_wasm_memory_atomic_wait32((int *)&y->done, (int)v, 1000000);
+#endif
+    }
+}
+
+/* Start a frame: a new generation, every stage's counters at zero. The page calls it once per frame
+ * before the workers' frame_run calls; returns the generation. */
+EXPORT(net_begin) unsigned net_begin(Net *n) {
+    unsigned g = n->gen % GEN_MAX + 1, tag = g << GEN_SHIFT;
+    for (int s = 0; s < NSTAGES; s++) {
+        __atomic_store_n(&n->sync[s].claim, tag, __ATOMIC_RELEASE);
+        __atomic_store_n(&n->sync[s].done, tag, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&n->gen, g, __ATOMIC_RELEASE);
+    return g;
+}
+
+static unsigned run_frame(Net *n, int nt) {
+    unsigned g = __atomic_load_n(&n->gen, __ATOMIC_ACQUIRE), tag = g << GEN_SHIFT;
+    int S = stage_count(n);
+    for (int s = 0; s < S; s++) {
+        int r = run_stage(n, s, tag);
+        if (r < 0) return 0;
+        if (s == S - 1) return r ? g : 0;
+        if (nt > 1 && wait_stage(n, s, tag) < 0) return 0;
+    }
+    return 0;
+}
+
+/* Run the frame started by net_begin on one of nt threads (nt = 1: begins the frame itself).
+ * Returns the frame's generation on the thread that finished it, else 0. */
+EXPORT(frame_run) unsigned frame_run(Net *n, int tid, int nt) {
+    (void)tid;
+    if (nt <= 1) net_begin(n);
+    return run_frame(n, nt);
+}
+
+/* Test and profiling entries, one thread: the degradation alone, one layer alone. */
+EXPORT(degrade_run) void degrade_run(Net *n, int tid, int nt) {
+    (void)tid, (void)nt;
+    for (int s = 0; s < 3; s++)
+        for (unsigned u = 0; u < stage_units(n, s); u++) stage_unit(n, s, (int)u);
+}
+
+EXPORT(layer_run) void layer_run(Net *n, int i, int tid, int nt) {
+    const Layer *L = &n->layers[i];
+    int lo, hi;
+    split((int)stage_units(n, 3 + i), tid, nt, &lo, &hi);
+    for (int u = lo; u < hi; u++) layer_unit(L, u);
 }
 
 /* Addresses for the JS side and the tests. */

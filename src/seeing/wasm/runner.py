@@ -54,7 +54,7 @@ class WasmNet:
         self.instance = wasmtime.Instance(self.store, module, [self.memory])
         ex = self.instance.exports(self.store)
         self.fn = {name: ex[name] for name in ("alloc", "scratch", "net_create", "net_layer", "net_load", "net_input",
-                                               "net_params", "degrade_run", "layer_run", "frame_run", "net_x0",
+                                               "net_params", "degrade_run", "layer_run", "frame_run", "net_begin", "net_x0",
                                                "net_rgba", "net_out", "net_in")}
         self.res = 2 ** n_down
         self.n_layers = 2 * n_down
@@ -171,6 +171,7 @@ class WasmNet:
                 inst = wasmtime.Instance(store, self.module, [self.memory])
                 self._runs.append((store, inst.exports(store)["frame_run"], tid))
         runs = self._runs
+        self.call("net_begin", self.net)  # the page does this before posting the frame to its workers
         workers = [threading.Thread(target=f, args=(st, self.net, tid, self.threads)) for st, f, tid in runs]
         for w in workers:
             w.start()

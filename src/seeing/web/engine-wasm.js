@@ -75,8 +75,7 @@ class WasmEngine {
     this.degradedCanvas = options.degradedCanvas || null;
     this.options = options;
     this.workers = [];
-    this.pending = new Map();  // frame id -> {resolve, reject}
-    this.nextId = 1;
+    this.pending = new Map();  // frame generation (net_begin) -> {resolve, reject}
     this.busy = Promise.resolve();
     this.previousValid = false;
     this.disposed = false;
@@ -124,20 +123,20 @@ class WasmEngine {
     if (!this.ctx) throw new Error("the output canvas has no 2D context");
     this.image = new ImageData(R, R);
     this.degImage = this.degCtx ? new ImageData(R, R) : null;
-    if (shared) await this._startWorkers();
+    if (shared) await this._startWorkers(this.threads);
     this.adapterInfo = `${this.threads} thread${this.threads > 1 ? "s" : ""}, ${this.relaxed ? "relaxed SIMD" : "SIMD128"}`;
   }
 
-  async _startWorkers() {
+  async _startWorkers(count) {
     const url = new URL("./wasm-worker.js", import.meta.url);
     const ready = [];
-    for (let t = 0; t < this.threads; t++) {
+    for (let t = 0; t < count; t++) {
       const wk = new Worker(url, { type: "module" });
       ready.push(new Promise((resolve, reject) => {
         wk.onmessage = (e) => {
           const d = e.data;
           if (d.type === "ready") resolve();
-          else if (d.type === "done") { this.pending.get(d.id)?.resolve(); this.pending.delete(d.id); }
+          else if (d.type === "done") { this.pending.get(d.gen)?.resolve(); this.pending.delete(d.gen); }
           else if (d.type === "error") {
             reject(new Error(d.message));
             for (const p of this.pending.values()) p.reject(new Error(`CPU engine worker failed: ${d.message}`));
@@ -187,9 +186,11 @@ class WasmEngine {
       this.wasm.frame_run(this.net, 0, 1);
       return Promise.resolve();
     }
-    const id = this.nextId++;
-    const done = new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    this.workers.forEach((wk, tid) => wk.postMessage({ type: "frame", net: this.net, tid, nt: this.threads, id }));
+    // a new generation of the work counters, then every worker claims work until the frame is done;
+    // the worker that finishes the last unit reports it
+    const gen = this.wasm.net_begin(this.net);
+    const done = new Promise((resolve, reject) => this.pending.set(gen, { resolve, reject }));
+    this.workers.forEach((wk, tid) => wk.postMessage({ type: "frame", net: this.net, tid, nt: this.threads }));
     return done;
   }
 

@@ -1,7 +1,8 @@
 // wasm-worker.js: one thread of the CPU engine (engine-wasm.js). It instantiates the shared-memory
 // build of the kernels on the page's WebAssembly.Memory and runs its share of each frame:
-// frame_run(net, tid, nt) splits every stage by rows/channel blocks and meets the other workers at
-// barriers inside the wasm (atomics on the shared memory), so a frame costs one message each way.
+// frame_run(net, tid, nt) claims units of work (rows, channel blocks) of each stage from counters in
+// the shared memory until the frame is done, so a frame costs one message each way; the worker that
+// finishes the frame's last unit gets its generation back and reports it.
 
 let frameRun = null;
 
@@ -13,8 +14,8 @@ self.onmessage = async (e) => {
       frameRun = inst.exports.frame_run;
       self.postMessage({ type: "ready" });
     } else if (d.type === "frame") {
-      frameRun(d.net, d.tid, d.nt);
-      if (d.tid === 0) self.postMessage({ type: "done", id: d.id });  // the last barrier has passed
+      const gen = frameRun(d.net, d.tid, d.nt);
+      if (gen) self.postMessage({ type: "done", gen });
     }
   } catch (err) {
     self.postMessage({ type: "error", message: String(err && err.message || err) });
