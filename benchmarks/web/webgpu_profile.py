@@ -8,6 +8,8 @@ compute dispatch of a frame alone (one compute pass each, `timestampWrites`), in
 
     .venv/bin/python benchmarks/web/webgpu_profile.py --presets small,medium --frames 10
     .venv/bin/python benchmarks/web/webgpu_profile.py --presets large --frames 2 --warmup 1 --profile-runs 1
+    git worktree add /tmp/before COMMIT && .venv/bin/python benchmarks/web/webgpu_profile.py \
+        --web-root /tmp/before/src/seeing/web --profile-runs 0      # the same, for an older engine
 """
 from __future__ import annotations
 
@@ -97,6 +99,13 @@ JS = """async ([stem, frames, warmup, runs, side, preferF32, tuning]) => {
 }"""
 
 
+SERVE_FROM = """import functools, pathlib, sys
+import seeing.serve as s
+s.create_app = functools.partial(s.create_app, web_root=pathlib.Path(sys.argv[1]))
+s.run(s.model_entries(sys.argv[2:]), port=0)
+"""
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--presets", default="small,medium")
@@ -107,6 +116,7 @@ def main(argv=None) -> int:
     ap.add_argument("--f32", action="store_true", help="prefer f32 kernels where shader-f16 exists")
     ap.add_argument("--tuning", action="append", default=None,
                     help='JSON of engine tuning overrides, e.g. \'{"py": 1}\' (repeat to compare variants)')
+    ap.add_argument("--web-root", type=Path, help="serve the page from here (e.g. an older checkout's src/seeing/web)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT / "benchmarks" / "web"))
@@ -127,8 +137,10 @@ def main(argv=None) -> int:
             write_model(path, cfg, DegradeParams(resolution=cfg.resolution, grid=default_grid(cfg.resolution)),
                         w, b, "float32", p)
             paths.append(path)
-        proc = subprocess.Popen([sys.executable, "-m", "seeing", "serve", *map(str, paths), "--port", "0"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cmd = [sys.executable, "-m", "seeing", "serve", *map(str, paths), "--port", "0"]
+        if args.web_root:  # seeing.serve with another web root: the before/after of an engine change
+            cmd = [sys.executable, "-c", SERVE_FROM, str(args.web_root.resolve()), *map(str, paths)]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             line = proc.stdout.readline()
             if not line.startswith("serving"):
