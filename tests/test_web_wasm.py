@@ -141,3 +141,32 @@ def test_without_webgpu_the_cpu_engine_runs_without_a_message(browser, models, t
         assert stats["engine"] == "wasm" and stats["message"] == "" and errors == []
         assert page.evaluate("() => navigator.gpu === undefined")
         ctx.close()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_frame_from_a_canvas_reads_the_centre_square(browser, models, tmp_path, threads):
+    """engine.frame(canvas) draws exactly what runTest gives for the canvas's own pixels: the same
+    centre square, byte for byte (an odd margin on purpose)."""
+    h, w = 50, 71  # odd margin: the crop starts at x = 10
+    img = frame_image(h, w, seed=4)
+    with static_server({"m.safetensors": models["float32"]}, isolated=True) as base:
+        page = browser.new_page()
+        page.goto(base + "blank.html")
+        page.evaluate(CREATE_JS, ["m.safetensors", {"threads": threads}])
+        res = page.evaluate("""async ([rgba, w, h]) => {
+          const src = document.createElement("canvas"); src.width = w; src.height = h;
+          src.getContext("2d").putImageData(new ImageData(new Uint8ClampedArray(rgba), w, h), 0, 0);
+          const e = window.eng;
+          await e.frame(src, {});
+          await e.frame(src, {});  // the second frame smooths with the first: same picture
+          const R = e.canvas.width, drawn = e.canvas.getContext("2d").getImageData(0, 0, R, R).data;
+          const ref = await e.runTest(new Uint8Array(rgba), w, h, {});
+          return { drawn: Array.from(drawn), output: Array.from(ref.output), R };
+        }""", [img.ravel().tolist(), w, h])
+        page.close()
+    R = res["R"]
+    out = np.asarray(res["output"], np.float32).reshape(-1, R, R)
+    out = np.repeat(out, 3, 0) if out.shape[0] == 1 else out
+    expect = np.clip(np.rint((out.transpose(1, 2, 0) + 1) * 127.5), 0, 255).astype(np.uint8)
+    drawn = np.asarray(res["drawn"], np.uint8).reshape(R, R, 4)
+    assert np.array_equal(drawn[..., :3], expect) and np.all(drawn[..., 3] == 255)

@@ -158,7 +158,9 @@ class WasmEngine {
     return [src.width, src.height];
   }
 
-  // Pixels of the centre square of a frame source, straight into the wasm memory.
+  // Pixels of the centre square of a frame source, straight into the wasm memory. (VideoFrame.copyTo
+  // was measured too: 0.3 ms on an idle page, but 4-12 ms per frame next to the engine's work, against
+  // ~2.5 ms here for 480x480.)
   _grab(source) {
     const [w, h] = WasmEngine.sourceSize(source);
     if (!w || !h) throw new Error("the frame source has no pixels yet");
