@@ -193,6 +193,22 @@ INLINE void mk(v128_t *acc, const float *x, int ps, const float *w, int J, const
     }
 }
 
+/* The same for 2 x 2 pixels at offsets 0, ps, rs, rs + ps (8 channels): a whole 2 x 2 output of the
+ * deep end in one pass over its weights. */
+INLINE void mk_quad(v128_t *acc, const float *x, int ps, int rs, const float *w, int J) {
+    for (int j = 0; j < J; j++) {
+        v128_t w0 = wasm_v128_load(w + j * 8), w1 = wasm_v128_load(w + j * 8 + 4), a;
+        a = wasm_v128_load32_splat(x + j);
+        acc[0] = FMA(acc[0], a, w0), acc[1] = FMA(acc[1], a, w1);
+        a = wasm_v128_load32_splat(x + ps + j);
+        acc[2] = FMA(acc[2], a, w0), acc[3] = FMA(acc[3], a, w1);
+        a = wasm_v128_load32_splat(x + rs + j);
+        acc[4] = FMA(acc[4], a, w0), acc[5] = FMA(acc[5], a, w1);
+        a = wasm_v128_load32_splat(x + rs + ps + j);
+        acc[6] = FMA(acc[6], a, w0), acc[7] = FMA(acc[7], a, w1);
+    }
+}
+
 INLINE void epilogue(const Layer *L, v128_t *acc, float *o, int ostride, int valid, const int NP, const int NV) {
     v128_t slope = wasm_f32x4_splat(L->slope);
 #pragma clang loop unroll(full)
@@ -231,6 +247,19 @@ INLINE void down_pixel(const Layer *L, const float *w, int co, int oy, int ox, i
     epilogue(L, acc, L->out + ((oy + 1) * (L->out_side + 2) + ox + 1) * L->ostride + co, 0, L->ostride - co, 1, NV);
 }
 
+/* A 2 x 2 output (input 4 x 4), 8 channels from co: every kernel row once for the four pixels; the
+ * taps that fall in the zero border are multiplied by zero instead of re-reading the weights. */
+static void down_quad(const Layer *L, int co) {
+    v128_t acc[8];
+    int cin = L->cin_a, W2 = L->in_side + 2, J = 4 * cin, OW2 = L->out_side + 2, st = L->ostride;
+    const float *w = L->w + (size_t)co * 16 * cin;
+    init_acc(acc, L->bias + co, 4, 2);
+    for (int ky = 0; ky < 4; ky++) mk_quad(acc, L->in_a + (size_t)ky * W2 * cin, 2 * cin, 2 * W2 * cin, w + ky * J * 8, J);
+    float *o = L->out + ((size_t)OW2 + 1) * st + co;
+    epilogue(L, acc, o, st, st - co, 2, 2);
+    epilogue(L, acc + 4, o + (size_t)OW2 * st, st, st - co, 2, 2);
+}
+
 static void down_row(const Layer *L, int co, int oy) {
     const float *w = L->w + (size_t)co * 16 * L->cin_a;
     int ky0 = 2 * oy < 1 ? 1 - 2 * oy : 0;
@@ -238,9 +267,13 @@ static void down_row(const Layer *L, int co, int oy) {
     int wo = L->out_side, ox = 0;
     if (L->cout - co > 4) {
         for (; ox + NPW <= wo; ox += NPW) down_block(L, w, co, oy, ox, ky0, ky1, NPW, 2);
+        /* a 2-wide row (the deep end) as one block: its weights are read once, not once per pixel */
+        if (ox + 2 <= wo) down_block(L, w, co, oy, ox, ky0, ky1, 2, 2), ox += 2;
         for (; ox < wo; ox++) down_pixel(L, w, co, oy, ox, ky0, ky1, 2);
     } else {
         for (; ox + 8 <= wo; ox += 8) down_block(L, w, co, oy, ox, ky0, ky1, 8, 1);
+        if (ox + 4 <= wo) down_block(L, w, co, oy, ox, ky0, ky1, 4, 1), ox += 4;
+        if (ox + 2 <= wo) down_block(L, w, co, oy, ox, ky0, ky1, 2, 1), ox += 2;
         for (; ox < wo; ox++) down_pixel(L, w, co, oy, ox, ky0, ky1, 1);
     }
 }
@@ -280,6 +313,23 @@ INLINE void up_pixel(const Layer *L, const float *wp, int co, int oy, int n, int
     epilogue(L, acc, L->out + ((oy + 1) * (L->out_side + 2) + 2 * n + px + 1) * L->ostride + co, 0, L->ostride - co, 1, NV);
 }
 
+/* Input 2 x 2 (output 4 x 4): the four pixels of one parity class (py, px) in one pass over its weights. */
+static void up_quad(const Layer *L, int co, int py, int px) {
+    v128_t acc[8];
+    int ca = L->cin_a, cb = L->cin_b, ct = ca + cb, W2 = L->in_side + 2, OW2 = L->out_side + 2, st = L->ostride;
+    const float *wp = L->w + (size_t)co * 16 * ct + (size_t)(py * 2 + px) * 2 * 2 * ct * 8;
+    init_acc(acc, L->bias + co, 4, 2);
+    for (int a = 0; a < 2; a++) {
+        int r = py + a;
+        const float *w = wp + a * 2 * ct * 8;
+        mk_quad(acc, L->in_a + ((size_t)r * W2 + px) * ca, ca, W2 * ca, w, 2 * ca);
+        if (cb) mk_quad(acc, L->in_b + ((size_t)r * W2 + px) * cb, cb, W2 * cb, w + 2 * ca * 8, 2 * cb);
+    }
+    float *o = L->out + ((size_t)(py + 1) * OW2 + px + 1) * st + co;
+    epilogue(L, acc, o, 2 * st, st - co, 2, 2);
+    epilogue(L, acc + 4, o + (size_t)2 * OW2 * st, 2 * st, st - co, 2, 2);
+}
+
 static void up_row(const Layer *L, int co, int oy) {
     int ct = L->cin_a + L->cin_b, side = L->in_side, m = oy >> 1, py = oy & 1;
     int a0 = m + py < 1 ? 1 : 0, a1 = m + py + 1 > side ? 1 : 2;
@@ -289,9 +339,12 @@ static void up_row(const Layer *L, int co, int oy) {
         int n = 0;
         if (wide) {
             for (; n + NPW <= side; n += NPW) up_block(L, wp, co, oy, n, px, a0, a1, NPW, 2);
+            if (n + 2 <= side) up_block(L, wp, co, oy, n, px, a0, a1, 2, 2), n += 2;
             for (; n < side; n++) up_pixel(L, wp, co, oy, n, px, a0, a1, 2);
         } else {
             for (; n + 8 <= side; n += 8) up_block(L, wp, co, oy, n, px, a0, a1, 8, 1);
+            if (n + 4 <= side) up_block(L, wp, co, oy, n, px, a0, a1, 4, 1), n += 4;
+            if (n + 2 <= side) up_block(L, wp, co, oy, n, px, a0, a1, 2, 1), n += 2;
             for (; n < side; n++) up_pixel(L, wp, co, oy, n, px, a0, a1, 1);
         }
     }
@@ -589,6 +642,7 @@ EXPORT(net_params) void net_params(Net *n, float brightness, float contrast, flo
 #define UNITS_PER_LAYER 32
 static int layer_rows_per_unit(const Layer *L) {
     int rows = L->out_side, total = rows * ((L->cout + 7) / 8), r = total / UNITS_PER_LAYER;
+    if (rows <= 4) return rows; /* the deep end: whole outputs, see layer_unit */
     return r < 1 ? 1 : r > rows ? rows : r;
 }
 static int layer_chunks(const Layer *L) {
@@ -600,6 +654,16 @@ static int layer_chunks(const Layer *L) {
 static void layer_unit(const Layer *L, int u) {
     int chunks = layer_chunks(L), rpu = layer_rows_per_unit(L), co = (u / chunks) * 8, r0 = (u % chunks) * rpu;
     int r1 = r0 + rpu < L->out_side ? r0 + rpu : L->out_side;
+    if (r0 == 0 && r1 == L->out_side && L->cout - co > 4) {
+        if (L->kind == 0 && L->out_side == 2) {
+            down_quad(L, co);
+            return;
+        }
+        if (L->kind == 1 && L->in_side == 2) {
+            for (int q = 0; q < 4; q++) up_quad(L, co, q >> 1, q & 1);
+            return;
+        }
+    }
     for (int row = r0; row < r1; row++) {
         if (L->kind == 0) down_row(L, co, row);
         else up_row(L, co, row);
