@@ -239,7 +239,8 @@ def quality(runs, out, bundled):
     from pathlib import Path
 
     from .quality import write_report
-    results = write_report(list(runs), out, Path(bundled) if bundled else None)
+    command = " ".join(["seeing quality", *runs, *(["--bundled", bundled] if bundled else []), "--out", out])
+    results = write_report(list(runs), out, Path(bundled) if bundled else None, command)
     for r in results:
         p = r["precisions"]
         click.echo(f"{r['name']}: held-out PSNR {p['uint8']['psnr']:.2f} dB (uint8), uint8 vs float32 "

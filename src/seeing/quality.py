@@ -99,7 +99,7 @@ def evaluate_run(run: Path, out_dir: Path, bundled: Path | None = None) -> dict:
 def render(results: list[dict], command: str) -> str:
     """The Markdown of docs/QUALITY.md."""
     lines = ["# Quality of the bundled models", "",
-             f"Made by `{command}` (the figures below are that command's output; rerun it to refresh them).", "",
+             f"Made by `{command}` (`make quality`; the figures below are its output, rerun it to refresh them).", "",
              "Held-out figures are on the run's held-out images (about 5 % of its data, never trained on), "
              "degraded with the live degradation at neutral brightness and contrast, run through the Python "
              "runtime (ONNX Runtime) from each exported model file. L1 is on [-1, 1] as in training; PSNR and "
