@@ -7,6 +7,10 @@
 
 const MAX_PAGES = 16384;  // 1 GiB, the maximum the builds declare
 const DTYPE = { float32: 0, float16: 1, uint8: 2 };
+// Worker count per frame (see _pickWorkers): each count's last SAMPLES frame times are kept, the
+// count with the lowest median is used, and every EXPLORE-th frame tries another count.
+const SAMPLES = 5;
+const EXPLORE = 6;
 
 // (module (func (result v128) (f32x4.relaxed_madd (v128.const 0) (v128.const 0) (v128.const 0))))
 const RELAXED_PROBE = (() => {
@@ -185,15 +189,43 @@ class WasmEngine {
     this.wasm.net_params(this.net, opts.brightness ?? 1, opts.contrast ?? 1, smooth, opts.mirror ? 1 : 0, this.degCtx ? 1 : 0);
     this.previousValid = true;
     if (this.threads === 1) {
+      this.activeThreads = 1;
       this.wasm.frame_run(this.net, 0, 1);
       return Promise.resolve();
     }
-    // a new generation of the work counters, then every worker claims work until the frame is done;
+    // a new generation of the work counters, then the workers claim work until the frame is done;
     // the worker that finishes the last unit reports it
     const gen = this.wasm.net_begin(this.net);
+    const k = this._pickWorkers(), t0 = performance.now();
     const done = new Promise((resolve, reject) => this.pending.set(gen, { resolve, reject }));
-    this.workers.forEach((wk, tid) => wk.postMessage({ type: "frame", net: this.net, tid, nt: this.threads }));
-    return done;
+    for (let tid = 0; tid < k; tid++) this.workers[tid].postMessage({ type: "frame", net: this.net, tid, nt: this.threads });
+    return done.then(() => this._record(k, performance.now() - t0));
+  }
+
+  // How many workers run the next frame. Work is claimed unit by unit, so any count computes the
+  // same frame; but on a machine busy with other work a worker that the OS deschedules while it
+  // holds a unit stalls everyone, and fewer threads can be faster. So each count is timed and the
+  // fastest lately is used (engine.activeThreads says which).
+  _pickWorkers() {
+    const n = this.threads;
+    this.frames = (this.frames || 0) + 1;
+    if (!this.samples) this.samples = Array.from({ length: n + 1 }, () => []);
+    for (let k = n; k >= 1; k--) if (!this.samples[k].length) return (this.activeThreads = k);
+    const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+    let best = n;
+    for (let k = n - 1; k >= 1; k--) if (median(this.samples[k]) < median(this.samples[best])) best = k;
+    if (this.frames % EXPLORE === 0) {
+      const others = [];
+      for (let k = n; k >= 1; k--) if (k !== best) others.push(k);
+      return (this.activeThreads = others[Math.floor(this.frames / EXPLORE) % others.length]);
+    }
+    return (this.activeThreads = best);
+  }
+
+  _record(k, ms) {
+    const s = this.samples[k];
+    s.push(ms);
+    if (s.length > SAMPLES) s.shift();
   }
 
   _draw() {
