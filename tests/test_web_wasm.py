@@ -11,7 +11,7 @@ from seeing.degrade import degrade_frame
 from seeing.export import psnr
 from seeing.modelfile import read_model
 from seeing.runtime import Runtime
-from seeing.wasm.browser import CREATE_JS, chromium, static_server
+from seeing.wasm.browser import CREATE_JS, static_server
 
 from webkit import TINY, write_random_model
 from seeing.arch import GeneratorConfig
@@ -25,9 +25,12 @@ def models(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
+def browser(playwright_session):
+    """Chromium from the session's one Playwright (a second sync Playwright in the same process fails)."""
+    from conftest import launch_chromium
+    b = launch_chromium(playwright_session)
+    yield b
+    b.close()
 
 
 def page_files(models, tmp_path, first):
