@@ -7,10 +7,25 @@
 
 const MAX_PAGES = 16384;  // 1 GiB, the maximum the builds declare
 const DTYPE = { float32: 0, float16: 1, uint8: 2 };
-// Worker count per frame (see _pickWorkers): each count's last SAMPLES frame times are kept, the
-// count with the lowest median is used, and every EXPLORE-th frame tries another count.
-const SAMPLES = 5;
-const EXPLORE = 6;
+// Worker count per frame (see _pickWorkers): every PROBE_EVERY-th frame (every 2nd at first) runs
+// with another count; its time over the previous frame's is averaged (RATIO_WEIGHT for the newest
+// pair) and the engine switches when that ratio, over at least MIN_PAIRS pairs, drops below SWITCH_BELOW.
+const PROBE_EVERY = 10;
+const RATIO_WEIGHT = 0.3;
+const SWITCH_BELOW = 0.85;
+const MIN_PAIRS = 2;
+// Nets up to this many multiply-adds per frame (frames of a few to tens of ms) may also run on the
+// page's own thread, which needs no wake-up; bigger ones always leave it free.
+const MAIN_THREAD_MACS = 1e9;
+
+function netMacs(model) {
+  let macs = 0;
+  for (const L of model.layers) {
+    const out = L.kind === "down" ? L.inSide / 2 : L.inSide * 2;
+    macs += out * out * L.cout * L.cin * (L.kind === "down" ? 16 : 4);
+  }
+  return macs;
+}
 
 // (module (func (result v128) (f32x4.relaxed_madd (v128.const 0) (v128.const 0) (v128.const 0))))
 const RELAXED_PROBE = (() => {
@@ -213,37 +228,61 @@ class WasmEngine {
     }
     // a new generation of the work counters, then the workers claim work until the frame is done;
     // the worker that finishes the last unit reports it
-    const gen = this.wasm.net_begin(this.net);
     const k = this._pickWorkers(), t0 = performance.now();
+    if (k === 0) {  // the page's thread alone (it begins the frame itself)
+      this.wasm.frame_run(this.net, 0, 1);
+      this._record(0, performance.now() - t0);
+      return Promise.resolve();
+    }
+    const gen = this.wasm.net_begin(this.net);
     const done = new Promise((resolve, reject) => this.pending.set(gen, { resolve, reject }));
     for (let tid = 0; tid < k; tid++) this.workers[tid].postMessage({ type: "frame", net: this.net, tid, nt: this.threads });
     return done.then(() => this._record(k, performance.now() - t0));
   }
 
-  // How many workers run the next frame. Work is claimed unit by unit, so any count computes the
-  // same frame; but on a machine busy with other work a worker that the OS deschedules while it
-  // holds a unit stalls everyone, and fewer threads can be faster. So each count is timed and the
-  // fastest lately is used (engine.activeThreads says which).
+  // How many workers run the next frame (0: the page's thread alone, for small nets). Work is
+  // claimed unit by unit, so any count computes the same frame; but on a machine busy with other work
+  // waking a sleeping worker takes a while, and a worker that the OS deschedules while it holds a
+  // unit stalls everyone, so fewer threads can be faster. The engine keeps the count that has been
+  // fastest: every few frames it tries another count right after a frame with the current one, and
+  // switches when that count has been faster in such pairs (adjacent frames see the same machine
+  // load, so the comparison holds while the load drifts). engine.activeThreads says how many threads run.
   _pickWorkers() {
     const n = this.threads;
-    this.frames = (this.frames || 0) + 1;
-    if (!this.samples) this.samples = Array.from({ length: n + 1 }, () => []);
-    for (let k = n; k >= 1; k--) if (!this.samples[k].length) return (this.activeThreads = k);
-    const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
-    let best = n;
-    for (let k = n - 1; k >= 1; k--) if (median(this.samples[k]) < median(this.samples[best])) best = k;
-    if (this.frames % EXPLORE === 0) {
-      const others = [];
-      for (let k = n; k >= 1; k--) if (k !== best) others.push(k);
-      return (this.activeThreads = others[Math.floor(this.frames / EXPLORE) % others.length]);
+    if (!this.tune) {
+      // small nets start on the page's thread (no hand-off at all), bigger ones on every worker
+      const lo = netMacs(this.model) <= MAIN_THREAD_MACS ? 0 : 1, best = lo === 0 ? 0 : n, others = [];
+      for (let k = n; k >= lo; k--) if (k !== best) others.push(k);
+      this.tune = { best, others, ratio: new Map(), pairs: new Map(), last: null, frame: 0, probe: 0 };
     }
-    return (this.activeThreads = best);
+    const t = this.tune;
+    t.frame++;
+    let k = t.best;
+    const every = t.frame < 20 ? 2 : PROBE_EVERY;
+    // (the first frames are left alone: the wasm is still being optimized)
+    if (t.others.length && t.last !== null && t.frame > 3 && t.frame % every === 0) k = t.others[t.probe++ % t.others.length];
+    this.activeThreads = Math.max(k, 1);
+    return k;
   }
 
   _record(k, ms) {
-    const s = this.samples[k];
-    s.push(ms);
-    if (s.length > SAMPLES) s.shift();
+    const t = this.tune;
+    if (k === t.best) { t.last = ms; return; }
+    if (t.last === null) return;
+    const r = Math.log(ms / t.last), old = t.ratio.get(k);
+    const ema = old === undefined ? r : old + RATIO_WEIGHT * (r - old);
+    t.ratio.set(k, ema);
+    t.pairs.set(k, (t.pairs.get(k) || 0) + 1);
+    if (ema < Math.log(SWITCH_BELOW) && t.pairs.get(k) >= MIN_PAIRS) {  // k is faster: it becomes the reference for the others
+      const prev = t.best;
+      t.best = k;
+      t.others = t.others.filter((j) => j !== k).concat([prev]).sort((a, b) => b - a);
+      const ratios = new Map();
+      for (const j of t.others) ratios.set(j, j === prev ? -ema : (t.ratio.get(j) ?? 0) - ema);
+      t.ratio = ratios;
+      t.pairs = new Map();
+      t.last = ms;
+    }
   }
 
   _draw() {
