@@ -7,10 +7,10 @@
 
 const MAX_PAGES = 16384;  // 1 GiB, the maximum the builds declare
 const DTYPE = { float32: 0, float16: 1, uint8: 2 };
-// Worker count per frame (see _pickWorkers): every PROBE_EVERY-th frame (every 2nd at first) runs
+// Worker count per frame (see _pickWorkers): every PROBE_EVERY-th frame (every 3rd at first) runs
 // with another count; its time over the previous frame's is averaged (RATIO_WEIGHT for the newest
 // pair) and the engine switches when that ratio, over at least MIN_PAIRS pairs, drops below SWITCH_BELOW.
-const PROBE_EVERY = 10;
+const PROBE_EVERY = 12;
 const RATIO_WEIGHT = 0.3;
 const SWITCH_BELOW = 0.85;
 const MIN_PAIRS = 2;
@@ -258,7 +258,7 @@ class WasmEngine {
     const t = this.tune;
     t.frame++;
     let k = t.best;
-    const every = t.frame < 20 ? 2 : PROBE_EVERY;
+    const every = t.frame <= 12 ? 3 : PROBE_EVERY;
     // (the first frames are left alone: the wasm is still being optimized)
     if (t.others.length && t.last !== null && t.frame > 3 && t.frame % every === 0) k = t.others[t.probe++ % t.others.length];
     this.activeThreads = Math.max(k, 1);
