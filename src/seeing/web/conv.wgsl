@@ -21,6 +21,12 @@
 // and `finish` adds them up with the bias and the activation.
 // ACT 2 is the output layer: tanh, then blended with the previous frame's output (temporal
 // smoothing) in place in `dst`, which the present pass draws.
+// Tried on SwiftShader and dropped (sum of per-dispatch minima over 15-20 runs, medium, back to
+// back): f16 weight pairs in u32 via unpack2x16float, 118 vs 98 ms (half the weight loads, but the
+// unpack costs more); the same pairs decoded with bit operations (shift, 2^112 rebias, sign), 138
+// vs 100 ms; NC 2 with a 128-invocation slice target, 95 vs 99 ms but no gain per frame. Extra ALU
+// work per weight costs more than the loads it saves: the kernel is bound by instructions and
+// register spills per MAC, not by storage loads.
 alias T = f32;
 
 override KIND: u32 = 0u;    // 0 down (conv), 1 up (transposed conv)
