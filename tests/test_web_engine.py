@@ -7,14 +7,10 @@ import pytest
 
 from conftest import Server, open_page
 from seeing.degrade import degrade_frame
+from seeing.export import psnr  # on the [0, 1] scale of outputs in [-1, 1], as the engines give
 from seeing.modelfile import read_model
 from seeing.runtime import Runtime
 from webkit import small_config, write_random_model
-
-
-def psnr(a, b, peak=2.0):  # outputs live in [-1, 1]
-    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(peak * peak / mse)
 
 
 def make_frame(h=90, w=130, seed=0):

@@ -5,32 +5,15 @@ from pathlib import Path
 
 import numpy as np
 
-from seeing.arch import GeneratorConfig, layer_shapes, preset_config
+from seeing.arch import GeneratorConfig, preset_config
 from seeing.degrade import DegradeParams, default_grid
-from seeing.modelfile import write_model
+from seeing.modelfile import random_weights, write_model
 
 # Six layers down at 64x64: small enough for SwiftShader to run thousands of frames.
 TINY = dict(down=[3, 4, 6, 8, 8, 8], up=[8, 8, 6, 4, 3], resolution=64)
 
-CHROMIUM = "/usr/bin/chromium"
-# DESIGN section 6's flags plus Vulkan on SwiftShader for the compositor: without the last two,
-# headless Chromium 156 destroys the WebGPU device (and the whole GPU instance) the first time a
-# frame is presented on a WebGPU canvas ("A valid external Instance reference no longer exists").
-CHROMIUM_FLAGS = ["--no-sandbox", "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader", "--use-angle=swiftshader",
-                  "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                  "--use-vulkan=swiftshader", "--enable-features=Vulkan"]
-FAKE_CAMERA_FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
-
-
-def random_weights(cfg: GeneratorConfig, seed: int = 0):
-    """He-scaled random folded weights and biases, so every layer's output has structure."""
-    rng = np.random.default_rng(seed)
-    weights, biases = [], []
-    for layer in layer_shapes(cfg):
-        fan_in = layer["cin"] * (16 if layer["kind"] == "down" else 4)
-        weights.append(rng.normal(0, (2.0 / fan_in) ** 0.5, (layer["cout"], layer["cin"], 4, 4)).astype(np.float32))
-        biases.append(rng.normal(0, 0.1, layer["cout"]).astype(np.float32))
-    return weights, biases
+from seeing.wasm.browser import CHROMIUM, FAKE_CAMERA_FLAGS  # noqa: F401  (used by conftest and scripts)
+from seeing.wasm.browser import WEBGPU_FLAGS as CHROMIUM_FLAGS  # noqa: F401
 
 
 def write_random_model(path: Path, cfg: GeneratorConfig | None = None, precision: str = "float32",

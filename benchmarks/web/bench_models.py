@@ -17,18 +17,12 @@ import numpy as np
 from seeing.arch import GeneratorConfig, layer_shapes, preset_config
 from seeing.degrade import DegradeParams
 from seeing.modelfile import Model, read_model, write_model
+from seeing.modelfile import random_weights as modelfile_random_weights
 
 def random_weights(cfg: GeneratorConfig, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Folded weights (cout, cin, 4, 4) and biases per layer, scaled so activations stay O(1)."""
-    rng = np.random.default_rng(seed)
-    weights, biases = [], []
-    for layer in layer_shapes(cfg):
-        # a stride-2 4x4 conv sums cin*16 taps per output; a transposed one cin*4
-        fan_in = layer["cin"] * (16 if layer["kind"] == "down" else 4)
-        shape = (layer["cout"], layer["cin"], 4, 4)
-        weights.append((rng.standard_normal(shape, np.float32) * np.float32(np.sqrt(2.0 / fan_in))))
-        biases.append(rng.standard_normal(layer["cout"], np.float32) * np.float32(0.1))
-    biases[0][:] = 0  # the first down layer has no BatchNorm, so nothing to fold a bias from
+    """seeing's random folded weights, with no bias on the first layer (it has no BatchNorm to fold one from)."""
+    weights, biases = modelfile_random_weights(cfg, seed)
+    biases[0][:] = 0
     return weights, biases
 
 

@@ -33,9 +33,7 @@ from server import BenchServer  # noqa: E402
 PRESETS = ("small", "medium", "large")
 RUNTIMES = ("native-ort", "tfjs-webgl", "tfjs-webgpu", "tfjs-wasm", "ort-wasm", "ort-webgpu",
             "seeing-webgpu", "seeing-wasm")
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader", "--use-angle=swiftshader",
-         "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+from seeing.wasm.browser import CHROMIUM, DESIGN_FLAGS as FLAGS  # noqa: E402  (WebGL needs no Vulkan flags)
 DOC_SECTION = "## Browser engines"
 # (ours, peer, goal): issue 4 for the WebGPU engine, issue 5 for the WASM engine
 GOALS = [("seeing-webgpu", "ort-webgpu", ">= 5x"), ("seeing-webgpu", "tfjs-webgl", ">= 5x"),

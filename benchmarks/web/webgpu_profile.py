@@ -21,10 +21,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# DESIGN section 6 plus Vulkan on SwiftShader (tests/webkit.py): without them the WebGPU canvas crashes
-FLAGS = ["--no-sandbox", "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader", "--use-angle=swiftshader",
-         "--disable-background-networking", "--disable-component-update", "--no-first-run",
-         "--use-vulkan=swiftshader", "--enable-features=Vulkan"]
+from seeing.wasm.browser import CHROMIUM, WEBGPU_FLAGS as FLAGS  # noqa: E402  (Vulkan: a real WebGPU canvas)
 
 JS = """async ([stem, frames, warmup, runs, side, preferF32, tuning]) => {
   const { createWebGPUEngine } = await import('/engine-webgpu.js');
@@ -147,7 +144,7 @@ def main(argv=None) -> int:
                 raise SystemExit(f"seeing serve did not start: {line!r}")
             url = line.split()[-1]
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+                browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
                 for p in presets:
                     for tuning in args.tuning or ["{}"]:
                         page = browser.new_page()

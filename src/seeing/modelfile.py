@@ -84,6 +84,17 @@ def build_meta(cfg: GeneratorConfig, deg: DegradeParams, precision: str, name: s
             "params": counts["params"], "trainable": counts["trainable"], "macs": macs(cfg)}
 
 
+def random_weights(cfg: GeneratorConfig, seed: int = 0, bias_std: float = 0.1) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """He-scaled random folded weights and biases per layer (activations stay O(1)): for demos, tests, benchmarks."""
+    rng = np.random.default_rng(seed)
+    weights, biases = [], []
+    for layer in layer_shapes(cfg):
+        fan_in = layer["cin"] * (16 if layer["kind"] == "down" else 4)  # taps each output gathers (stride 2)
+        weights.append(rng.normal(0, (2.0 / fan_in) ** 0.5, (layer["cout"], layer["cin"], 4, 4)).astype(np.float32))
+        biases.append(rng.normal(0, bias_std, layer["cout"]).astype(np.float32))
+    return weights, biases
+
+
 def write_model(path: str | os.PathLike, cfg: GeneratorConfig, deg: DegradeParams, weights: list[np.ndarray],
                 biases: list[np.ndarray], precision: str = "uint8", name: str = "model",
                 training: dict | None = None) -> dict:

@@ -186,19 +186,12 @@ def cache_dir() -> Path:
 
 def random_demo_model(path: Path, seed: int = 0) -> Path:
     """A small-preset uint8 model with random weights (numpy only), for a demo without a trained one."""
-    import numpy as np
-
-    from .arch import preset_config, layer_shapes
+    from .arch import preset_config
     from .degrade import DegradeParams
-    from .modelfile import write_model
+    from .modelfile import random_weights, write_model
 
     cfg = preset_config("small")
-    rng = np.random.default_rng(seed)
-    weights, biases = [], []
-    for layer in layer_shapes(cfg):
-        fan_in = layer["cin"] * (16 if layer["kind"] == "down" else 4)  # taps each output gathers
-        weights.append(rng.normal(0, (2.0 / fan_in) ** 0.5, (layer["cout"], layer["cin"], 4, 4)).astype(np.float32))
-        biases.append(rng.normal(0, 0.05, layer["cout"]).astype(np.float32))
+    weights, biases = random_weights(cfg, seed)
     write_model(path, cfg, DegradeParams(), weights, biases, "uint8", "random-small",
                 {"note": "random weights: the page works, the pictures mean nothing"})
     return path

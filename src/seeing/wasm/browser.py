@@ -12,9 +12,16 @@ WEB = Path(__file__).resolve().parent.parent / "web"
 ISOLATION = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp",
              "Cross-Origin-Resource-Policy": "same-origin"}
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader", "--use-angle=swiftshader",
-         "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-         "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+# DESIGN section 6's flags (without the fake camera).
+DESIGN_FLAGS = ["--no-sandbox", "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader", "--use-angle=swiftshader",
+                "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+# Plus Vulkan on SwiftShader for the compositor: without these, headless Chromium 156 destroys the WebGPU
+# device (and the whole GPU instance) the first time a frame is presented on a WebGPU canvas ("A valid
+# external Instance reference no longer exists"). They cost WebGL, so the peer benchmark (TF.js WebGL) runs
+# with DESIGN_FLAGS alone and draws WebGPU output to a texture.
+WEBGPU_FLAGS = DESIGN_FLAGS + ["--use-vulkan=swiftshader", "--enable-features=Vulkan"]
+FAKE_CAMERA_FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+FLAGS = WEBGPU_FLAGS + FAKE_CAMERA_FLAGS
 
 
 @contextlib.contextmanager
