@@ -99,9 +99,14 @@ def test_odd_widths_and_sliced_layers_match_onnx_runtime(browser, tmp_path):
         R = rt.resolution
         assert psnr(output.reshape(3, R, R), rt.run_degraded(degraded.reshape(R, R))[0]) >= 40.0
         # the kernel shapes chosen for other adapters (a GPU's many slices, 8 channels, fewer pixels
-        # per invocation) compute the same net
-        diffs = p.evaluate(TUNINGS_JS, ["odd", [{}, {"invocations": 4096}, {"nc": 2}, {"px": 4, "py": 1}, {"px": 2}]])
-        assert max(diffs) < 1e-5
+        # per invocation, no subgroups) and each subgroup mode everywhere it applies compute the same net
+        diffs = p.evaluate(TUNINGS_JS, ["odd", [{}, {"invocations": 4096}, {"nc": 2}, {"px": 4, "py": 1}, {"px": 2},
+                                                {"sg": 0}, {"sgMode": 1}, {"sgMode": 2}]])
+        labels, diffs = diffs["labels"], diffs["diffs"]
+        assert max(diffs) < 1e-5, diffs
+        # on SwiftShader (subgroups of 4) the default plan uses both modes, the forced ones theirs
+        assert "sg1" in labels[0] and "sg2" in labels[0] and "sg" not in labels[5], labels
+        assert labels[6].count("sg1") > labels[0].count("sg1") and labels[7].count("sg2") > labels[0].count("sg2")
         assert not p.errors
         p.close()
     finally:
@@ -113,11 +118,12 @@ TUNINGS_JS = """async ([stem, tunings]) => {
   const { parseModel } = await import('/modelfile.js');
   const model = parseModel(await (await fetch(`/models/${stem}.safetensors`)).arrayBuffer());
   const rgba = new Uint8Array(120 * 90 * 4).map((_, i) => (i * 37 + (i >> 7) * 11) % 256);
-  const outs = [];
+  const outs = [], labels = [];
   for (const tuning of tunings) {
     const e = await createWebGPUEngine(model, document.createElement('canvas'), { tuning });
     outs.push((await e.runTest(rgba, 120, 90, {})).output);
+    labels.push(e.layers.map((l) => l.label).join(' | '));
     e.dispose();
   }
-  return outs.map((o) => o.reduce((m, v, i) => Math.max(m, Math.abs(v - outs[0][i])), 0));
+  return { labels, diffs: outs.map((o) => o.reduce((m, v, i) => Math.max(m, Math.abs(v - outs[0][i])), 0)) };
 }"""

@@ -114,3 +114,47 @@ def test_3000_frames_without_growth(browser, server):
     assert buffers1 == buffers0 > 0
     assert heap1 - heap0 < 1_000_000, (heap0, heap1)
     page.close()
+
+
+def test_snapshot_recording_and_fullscreen(browser, server):
+    """The view buttons: snapshot downloads a PNG of the output canvas, record a playable WebM of
+    it, and fullscreen (button, "f" key) puts the stage alone on the screen while frames go on."""
+    import av
+
+    page = open_page(browser, server.url)
+    wait_frames(page, 3)
+    side = page.evaluate("[window.seeing.engine.canvas.width, window.seeing.engine.canvas.height]")
+
+    with page.expect_download() as dl:
+        page.click("#snapshot")
+    snap = dl.value
+    assert snap.suggested_filename.startswith("seeing-") and snap.suggested_filename.endswith(".png")
+    img = Image.open(snap.path())
+    assert img.format == "PNG" and list(img.size) == side
+    rgba = np.asarray(img.convert("RGBA"))
+    assert rgba[..., 3].min() == 255 and rgba[..., :3].std() > 1  # an opaque picture, not a blank
+
+    page.click("#record")
+    assert page.inner_text("#record") == "stop recording"
+    wait_frames(page, 12)
+    with page.expect_download(timeout=60000) as dl:
+        page.click("#record")
+    rec = dl.value
+    assert rec.suggested_filename.endswith(".webm") and page.inner_text("#record") == "record"
+    with av.open(rec.path()) as container:
+        pictures = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert pictures and [pictures[0].shape[1], pictures[0].shape[0]] == side
+    assert max(p.std() for p in pictures) > 1  # the output, not black frames
+
+    page.click("#fullscreen")
+    page.wait_for_function("document.fullscreenElement && document.fullscreenElement.id === 'stage'")
+    assert page.is_hidden("#fig-input") and page.is_visible("#fig-output")
+    wait_frames(page, 2)  # still running in fullscreen
+    page.evaluate("document.exitFullscreen()")
+    page.wait_for_function("!document.fullscreenElement")
+    page.keyboard.press("f")
+    page.wait_for_function("document.fullscreenElement && document.fullscreenElement.id === 'stage'")
+    page.evaluate("document.exitFullscreen()")
+    page.wait_for_function("!document.fullscreenElement")
+    assert page.errors == []
+    page.close()

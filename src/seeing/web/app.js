@@ -346,9 +346,15 @@ function wireUI() {
       $("stage").className = `view-${b.dataset.view}`;
     });
   }
-  $("fullscreen").addEventListener("click", () => {
+  const toggleFullscreen = () => {
     if (document.fullscreenElement) document.exitFullscreen();
     else $("stage").requestFullscreen?.().catch((e) => message(`Fullscreen refused: ${e.message}`));
+  };
+  $("fullscreen").addEventListener("click", toggleFullscreen);
+  $("stage").addEventListener("dblclick", toggleFullscreen);
+  // "f" toggles fullscreen (installations: no pointer needed), unless a form field has the keys
+  window.addEventListener("keydown", (e) => {
+    if (e.key === "f" && !e.ctrlKey && !e.metaKey && !e.altKey && !e.target.closest?.("input, select, textarea")) toggleFullscreen();
   });
   $("snapshot").addEventListener("click", () => {
     state.snapshot = (blob) => blob && download(blob, `seeing-${stamp()}.png`);

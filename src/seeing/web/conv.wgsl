@@ -44,6 +44,12 @@ override CPS: u32 = 1u;     // input channels per slice, ceil(CIN / SPLIT)
 override PX: u32 = 4u;      // output pixels per invocation in a row: 1, 2, 4, or 8 for wide layers
 override NC: u32 = 1u;      // output-channel groups (of 4) per invocation: 1 or 2
 override PY: u32 = 1u;      // output rows per invocation: 1, or 2 (same weights, twice the use)
+// SG: subgroups of 4 consecutive invocations (SwiftShader) share loads through subgroupBroadcast.
+// 0 none; 1 the 4 lanes take adjacent pixel groups of one channel group and each loads one column
+// of the weight matrix; 2 the 4 lanes take 4 channel groups of the same pixels and each loads a
+// quarter of every input row. The engine's prelude defines sg_mat and sg4 (stubs without subgroups).
+override SG: u32 = 0u;
+override SMOOTH: u32 = 1u;  // ACT 2: blend with the previous output (the engine picks 0 when smoothing is off)
 
 struct Params { smoothing: f32, pad0: f32, pad1: f32, pad2: f32 }
 
@@ -61,7 +67,25 @@ struct Acc { p0: vec4f, p1: vec4f, p2: vec4f, p3: vec4f, p4: vec4f, p5: vec4f, p
 fn activate(v: vec4f) -> vec4f {
   if (ACT == 0u) { return select(v * SLOPE, v, v > vec4f(0.0)); }
   if (ACT == 1u) { return max(v, vec4f(0.0)); }
-  return tanh(clamp(v, vec4f(-12.0), vec4f(12.0)));  // clamped: tanh of a huge value may be NaN
+  return tanh_fast(v);
+}
+
+// tanh as an odd rational function of the clamped input (the minimax fit used by Eigen and XLA, and by
+// the CPU engine): max |error| 4e-7, |result| <= 1, no NaN for huge inputs. A software adapter's
+// tanh costs an exp and a division per lane; this is a dozen multiply-adds and one division.
+fn tanh_fast(v: vec4f) -> vec4f {
+  let x = clamp(v, vec4f(-7.90531110763549805), vec4f(7.90531110763549805));
+  let x2 = x * x;
+  var p = x2 * -2.76076847742355e-16 + 2.00018790482477e-13;
+  p = p * x2 + -8.60467152213735e-11;
+  p = p * x2 + 5.12229709037114e-08;
+  p = p * x2 + 1.48572235717979e-05;
+  p = p * x2 + 6.37261928875436e-04;
+  p = p * x2 + 4.89352455891786e-03;
+  var q = x2 * 1.19825839466702e-06 + 1.18534705686654e-04;
+  q = q * x2 + 2.26843463243900e-03;
+  q = q * x2 + 4.89352518554385e-03;
+  return x * p / q;
 }
 
 // Down: output x = ox0 + p reads input columns 2 ox0 - 1 + 2p + kx, i.e. a row of 2 PX + 2
@@ -143,6 +167,35 @@ fn row_b(o: u32, k: Cols, mask: Row) -> Row {
   return Row(r.a * mask.a, r.b * mask.b, r.c * mask.c, r.d * mask.d, r.e * mask.e);
 }
 
+// SG 2: the same row, each lane loading every 4th value and the subgroup broadcasting them.
+fn row_a_sg(o: u32, k: Cols, mask: Row, lane: u32) -> Row {
+  var r = Row(sg4(f32(a[o + k.ia[lane]])), vec4f(0.0), vec4f(0.0), vec4f(0.0), vec2f(0.0));
+  if (KIND == 0u) {
+    r.b = sg4(f32(a[o + k.ib[lane]]));
+    r.c = sg4(f32(a[o + k.ic[lane]]));
+    r.d = sg4(f32(a[o + k.id[lane]]));
+  }
+  r.e = sg4(f32(a[o + k.ie[lane & 1u]])).xy;
+  return Row(r.a * mask.a, r.b * mask.b, r.c * mask.c, r.d * mask.d, r.e * mask.e);
+}
+
+fn row_b_sg(o: u32, k: Cols, mask: Row, lane: u32) -> Row {
+  var r = Row(sg4(f32(b[o + k.ia[lane]])), vec4f(0.0), vec4f(0.0), vec4f(0.0), vec2f(0.0));
+  if (KIND == 0u) {
+    r.b = sg4(f32(b[o + k.ib[lane]]));
+    r.c = sg4(f32(b[o + k.ic[lane]]));
+    r.d = sg4(f32(b[o + k.id[lane]]));
+  }
+  r.e = sg4(f32(b[o + k.ie[lane & 1u]])).xy;
+  return Row(r.a * mask.a, r.b * mask.b, r.c * mask.c, r.d * mask.d, r.e * mask.e);
+}
+
+// The weights of one (input channel, kernel row, channel group); SG 1: a column per lane, shared.
+fn wmat(wi: u32, lane: u32) -> mat4x4f {
+  if (SG == 1u) { return sg_mat(vec4f(w[wi][lane])); }
+  return mat4x4f(w[wi]);
+}
+
 fn tap(acc: ptr<function, Acc>, m: mat4x4f, r: Row) {
   if (KIND == 0u) { down_row(acc, m, r); } else { up_row(acc, m, r); }
 }
@@ -169,7 +222,7 @@ fn cols(x0: i32) -> Cols {
 
 fn emit(i: u32, v: f32) {
   var o = v;
-  if (ACT == 2u) { o = mix(o, f32(dst[i]), params.smoothing); }
+  if (ACT == 2u && SMOOTH == 1u) { o = mix(o, f32(dst[i]), params.smoothing); }
   dst[i] = T(o);
 }
 
@@ -187,7 +240,9 @@ fn store(acc: vec4f, og: u32, oy: u32, ox: u32) {
 }
 
 // Output-channel groups of 4, rounded up to a multiple of NC (weights and bias are padded so).
-fn cout4p() -> u32 { return (COUT + 4u * NC - 1u) / (4u * NC) * NC; }
+// SG 2 takes channel groups 4 at a time.
+fn ogs() -> u32 { return select(NC, 4u, SG == 2u); }
+fn cout4p() -> u32 { return (COUT + 4u * ogs() - 1u) / (4u * ogs()) * ogs(); }
 
 fn put(acc: vec4f, s: u32, og: u32, oy: u32, ox: u32, b0: vec4f) {
   if (ox >= WOUT) { return; }
@@ -202,13 +257,19 @@ fn put(acc: vec4f, s: u32, og: u32, oy: u32, ox: u32, b0: vec4f) {
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let xgroups = (WOUT + PX - 1u) / PX;
   let cout4 = cout4p();
-  let idx = gid.x + gid.y * nwg.x * 64u;
+  var idx = gid.x + gid.y * nwg.x * 64u;
+  let lane = idx & 3u;   // the invocation's lane in its subgroup of 4 (SG 1, 2)
+  if (SG == 2u) { idx = idx >> 2u; }
   let xg = idx % xgroups;
   var rest = idx / xgroups;
   let yb = rest % (HOUT / PY);
   rest = rest / (HOUT / PY);
-  let og = (rest % (cout4 / NC)) * NC;
-  let s = rest / (cout4 / NC);
+  var og = (rest % (cout4 / NC)) * NC;
+  var s = rest / (cout4 / NC);
+  if (SG == 2u) {
+    og = (rest % (cout4 / 4u)) * 4u + lane;
+    s = rest / (cout4 / 4u);
+  }
   if (s >= SPLIT) { return; }
   // PY == 2: down does rows oy, oy + 1; up rows oy, oy + 2 (same parity: the same taps)
   var oy = yb * PY;
@@ -248,17 +309,33 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     let r2 = u32(clamp(iy2, 0, hmax)) * WIN;
     for (var c = c0; c < min(c1, CA); c++) {
       let wi = (c * 4u + ky) * cout4 + og;
-      let x1 = row_a(c * plane + r1, k, m1);
-      var x2 = x1;
-      if (PY == 2u) { x2 = row_a(c * plane + r2, k, m2); }
-      taps(&acc, &acc2, &accB, &accB2, wi, x1, x2);
+      var x1: Row;
+      var x2: Row;
+      if (SG == 2u) {
+        x1 = row_a_sg(c * plane + r1, k, m1, lane);
+        x2 = x1;
+        if (PY == 2u) { x2 = row_a_sg(c * plane + r2, k, m2, lane); }
+      } else {
+        x1 = row_a(c * plane + r1, k, m1);
+        x2 = x1;
+        if (PY == 2u) { x2 = row_a(c * plane + r2, k, m2); }
+      }
+      taps(&acc, &acc2, &accB, &accB2, wi, x1, x2, lane);
     }
     for (var c = max(c0, CA); c < c1; c++) {
       let wi = (c * 4u + ky) * cout4 + og;
-      let x1 = row_b((c - CA) * plane + r1, k, m1);
-      var x2 = x1;
-      if (PY == 2u) { x2 = row_b((c - CA) * plane + r2, k, m2); }
-      taps(&acc, &acc2, &accB, &accB2, wi, x1, x2);
+      var x1: Row;
+      var x2: Row;
+      if (SG == 2u) {
+        x1 = row_b_sg((c - CA) * plane + r1, k, m1, lane);
+        x2 = x1;
+        if (PY == 2u) { x2 = row_b_sg((c - CA) * plane + r2, k, m2, lane); }
+      } else {
+        x1 = row_b((c - CA) * plane + r1, k, m1);
+        x2 = x1;
+        if (PY == 2u) { x2 = row_b((c - CA) * plane + r2, k, m2); }
+      }
+      taps(&acc, &acc2, &accB, &accB2, wi, x1, x2, lane);
     }
   }
 
@@ -275,8 +352,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 
 // One input channel's kernel row against one or two rows of input, for one or two channel groups.
 fn taps(acc: ptr<function, Acc>, acc2: ptr<function, Acc>, accB: ptr<function, Acc>, accB2: ptr<function, Acc>,
-        wi: u32, x1: Row, x2: Row) {
-  let m = mat4x4f(w[wi]);
+        wi: u32, x1: Row, x2: Row, lane: u32) {
+  let m = wmat(wi, lane);
   tap(acc, m, x1);
   if (PY == 2u) { tap(acc2, m, x2); }
   if (NC == 2u) {

@@ -22,6 +22,25 @@ function specialise(src, f16) {
   return f16 ? "enable f16;\n" + src.replace("alias T = f32;", "alias T = f16;") : src;
 }
 
+// conv.wgsl's subgroup helpers (its SG modes): broadcasts where the device has subgroups of 4,
+// stubs that are never called (SG 0) where it has not.
+const SUBGROUP_HELPERS = `
+fn sg_mat(v: vec4f) -> mat4x4f {
+  return mat4x4f(subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u));
+}
+fn sg4(v: f32) -> vec4f {
+  return vec4f(subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u));
+}`;
+const SUBGROUP_STUBS = `
+fn sg_mat(v: vec4f) -> mat4x4f { return mat4x4f(v, v, v, v); }
+fn sg4(v: f32) -> vec4f { return vec4f(v); }`;
+
+function convSource(src, f16, subgroups) {
+  const code = specialise(src, f16);
+  if (!subgroups) return code + SUBGROUP_STUBS;
+  return "enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n" + code + SUBGROUP_HELPERS;
+}
+
 function floatToHalf(f) {
   const b = new DataView(new ArrayBuffer(4));
   b.setFloat32(0, f);
@@ -112,6 +131,11 @@ class WebGPUEngine {
     const features = [];
     if (wantF16) features.push("shader-f16");
     if (adapter.features.has("timestamp-query")) features.push("timestamp-query");
+    // subgroups of exactly 4 consecutive invocations (SwiftShader's SIMD width): conv.wgsl's SG
+    // modes share storage loads, which a software adapter performs lane by lane
+    this.subgroups = this.software && adapter.features.has("subgroups") && this.tuning.sg !== 0 &&
+      adapter.info?.subgroupMinSize === 4 && adapter.info?.subgroupMaxSize === 4;
+    if (this.subgroups) features.push("subgroups");
     const limits = {};
     for (const k of ["maxStorageBufferBindingSize", "maxBufferSize", "maxComputeWorkgroupsPerDimension"])
       limits[k] = adapter.limits[k];
@@ -151,7 +175,7 @@ class WebGPUEngine {
     const S = GPUBufferUsage.STORAGE, U = GPUBufferUsage.UNIFORM, CD = GPUBufferUsage.COPY_DST, CS = GPUBufferUsage.COPY_SRC;
     const [convSrc, degSrc, presentSrc] = await Promise.all(["conv.wgsl", "degrade.wgsl", "present.wgsl"].map(shaderText));
     dev.pushErrorScope("validation");
-    const convModule = dev.createShaderModule({ code: specialise(convSrc, f16), label: "conv" });
+    const convModule = dev.createShaderModule({ code: convSource(convSrc, f16, this.subgroups), label: "conv" });
     const degModule = dev.createShaderModule({ code: specialise(degSrc, f16), label: "degrade" });
     const presentModule = dev.createShaderModule({ code: specialise(presentSrc, f16), label: "present" });
 
@@ -178,26 +202,44 @@ class WebGPUEngine {
     const tune = this.tuning;   // profiling only: {px, py, invocations} override the choices below
     const plans = m.layers.map((L) => {
       const up = L.kind === "up", hout = up ? L.inSide * 2 : L.inSide / 2;
-      const nc = tune.nc ?? 1;   // channel groups of 4 per invocation
-      const cout4 = Math.ceil(L.cout / (4 * nc)) * nc;   // weights and bias padded to a multiple of nc
-      // few output pixels (deep layers): split the input channels so enough invocations exist
       const px = Math.min(hout, tune.px ?? 8);   // pixels per invocation in a row: 1, 2, 4 or 8
-      const py = hout >= 4 ? tune.py ?? 2 : 1;   // rows per invocation (up: two rows of the same parity)
-      const base = (cout4 / nc) * (hout / py) * Math.ceil(hout / px);
+      // rows per invocation (up: two rows of the same parity, so 4 or more rows); each weight is
+      // loaded once per invocation, so a 2x2 down output takes both rows in one
+      const py = hout >= (up ? 4 : 2) ? tune.py ?? 2 : 1;
+      const xgroups = Math.ceil(hout / px);
+      // subgroup sharing (conv.wgsl SG): an up layer whose rows hold a multiple of 4 pixel groups
+      // shares the weights (1), other layers of 8 or more wide rows share the input rows (2)
+      let sg = 0;
+      if (this.subgroups && px === 8 && py === 2 && !tune.nc) {
+        sg = up && xgroups % 4 === 0 ? 1 : L.cout >= (tune.sg2Min ?? 16) ? 2 : 0;
+        if (tune.sgMode === 2 || (tune.sgMode === 1 && xgroups % 4 === 0)) sg = tune.sgMode;   // profiling, tests
+      }
+      const nc = sg ? 1 : tune.nc ?? 1;   // channel groups of 4 per invocation
+      const ogs = sg === 2 ? 4 : nc;      // weights and bias padded to a multiple of ogs groups
+      const cout4 = Math.ceil(L.cout / (4 * ogs)) * ogs;
+      const base = (cout4 / nc) * (hout / py) * xgroups;
       // invocations to aim for: a software adapter wants a few big workgroups (one per core), a GPU
       // thousands of invocations
       const target = tune.invocations ?? (this.software ? 256 : 4096);
       let split = base >= target || L.cin < 32 ? 1 : Math.min(Math.ceil(target / base), Math.floor(L.cin / 16));
       const cps = Math.ceil(L.cin / split);
       split = Math.ceil(L.cin / cps);
-      return { up, hout, cout4, base, split, cps, px, py, nc };
+      return { up, hout, cout4, base, split, cps, px, py, nc, sg };
     });
     const scratchSize = Math.max(16, ...plans.map((p) => (p.split > 1 ? p.split * p.cout4 * p.hout * p.hout * 16 : 0)));
     const scratch = this.buffer(scratchSize, S);
+    const stage = GPUShaderStage.COMPUTE;
+    const convGroupLayout = dev.createBindGroupLayout({ entries: [
+      ...[0, 1, 2, 3].map((binding) => ({ binding, visibility: stage, buffer: { type: "read-only-storage" } })),
+      { binding: 4, visibility: stage, buffer: { type: "storage" } },
+      { binding: 5, visibility: stage, buffer: { type: "uniform" } },
+      { binding: 6, visibility: stage, buffer: { type: "storage" } },
+    ] });
+    const convLayout = dev.createPipelineLayout({ bindGroupLayouts: [convGroupLayout] });
     let input = this.degraded, inputCh = m.config.in_channels;
     for (let i = 0; i < m.layers.length; i++) {
       const L = m.layers[i];
-      const { up, hout, cout4, base, split, cps, px, py, nc } = plans[i];
+      const { up, hout, cout4, base, split, cps, px, py, nc, sg } = plans[i];
       const hin = L.inSide;
       const w = layerWeightsF32(L);
       // mat4x4 per (c, ky, og): column kx, row o & 3
@@ -226,25 +268,25 @@ class WebGPUEngine {
       const constants = {
         KIND: up ? 1 : 0, ACT: L.activation === "leaky" ? 0 : L.activation === "relu" ? 1 : 2,
         SLOPE: L.slope || 0, CA: ca, CIN: L.cin, COUT: L.cout, HIN: hin, WIN: hin, HOUT: hout, WOUT: hout,
-        SPLIT: split, CPS: cps, PX: px, PY: py, NC: nc,
+        SPLIT: split, CPS: cps, PX: px, PY: py, NC: nc, SG: sg,
       };
-      const label = `${L.name} ${L.kind} ${L.cin}->${L.cout} @${hout}`;
-      const pipe = await dev.createComputePipelineAsync({ layout: "auto", compute: { module: convModule, entryPoint: "main", constants } });
-      const bind = dev.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: [
+      const label = `${L.name} ${L.kind} ${L.cin}->${L.cout} @${hout}${sg ? ` sg${sg}` : ""}`;
+      // the output layer twice: without the read of the previous output (smoothing off), and with it
+      // (one explicit layout, so that both variants take the same bind group)
+      const variants = (entryPoint) => Promise.all((last ? [0, 1] : [1]).map((SMOOTH) =>
+        dev.createComputePipelineAsync({ layout: convLayout, compute: { module: convModule, entryPoint, constants: { ...constants, SMOOTH } } })));
+      const [pipe, pipeSmooth] = await variants("main");
+      const bind = dev.createBindGroup({ layout: convGroupLayout, entries: [
         { binding: 0, resource: { buffer: a } }, { binding: 1, resource: { buffer: b } },
         { binding: 2, resource: { buffer: wBuf } }, { binding: 3, resource: { buffer: bBuf } },
         { binding: 4, resource: { buffer: out } }, { binding: 5, resource: { buffer: smoothing } },
         { binding: 6, resource: { buffer: scratch } },
       ] });
-      this.layers.push({ label: split > 1 ? `${label} (${split} slices)` : label, pipe, bind,
+      this.layers.push({ label: split > 1 ? `${label} (${split} slices)` : label, pipe, pipeSmooth, bind,
                          groups: this._grid(Math.ceil((base * split) / 64)) });
       if (split > 1) {
-        const fpipe = await dev.createComputePipelineAsync({ layout: "auto", compute: { module: convModule, entryPoint: "finish", constants } });
-        const fbind = dev.createBindGroup({ layout: fpipe.getBindGroupLayout(0), entries: [
-          { binding: 3, resource: { buffer: bBuf } }, { binding: 4, resource: { buffer: out } },
-          { binding: 5, resource: { buffer: smoothing } }, { binding: 6, resource: { buffer: scratch } },
-        ] });
-        this.layers.push({ label: `${L.name} finish`, pipe: fpipe, bind: fbind,
+        const [fpipe, fpipeSmooth] = await variants("finish");
+        this.layers.push({ label: `${L.name} finish`, pipe: fpipe, pipeSmooth: fpipeSmooth, bind,
                            groups: this._grid(Math.ceil((cout4 * hout * hout) / 64)) });
       }
       outputs.push(out);
@@ -319,7 +361,7 @@ class WebGPUEngine {
       { label: "degrade.upcols", pipe: d.upcols, bind: group(d.upcols, [0, 2, 3, 4, 8]), groups: cells(G * R) },
       { label: "degrade.upsample", pipe: d.upsample, bind: group(d.upsample, [0, 2, 3, 4, 6, 8]),
         groups: cells(R * Math.ceil(R / 4)) },
-      ...this.layers.map((L) => ({ label: L.label, pipe: L.pipe, bind: L.bind, groups: L.groups })),
+      ...this.layers.map((L) => ({ label: L.label, pipe: L.pipe, pipeSmooth: L.pipeSmooth, bind: L.bind, groups: L.groups })),
     ];
   }
 
@@ -359,7 +401,7 @@ class WebGPUEngine {
     const timed = this.querySet && !this.queryBusy;
     const pass = enc.beginComputePass(timed ? { timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
     for (const d of this.dispatches) {
-      pass.setPipeline(d.pipe);
+      pass.setPipeline(smooth > 0 && d.pipeSmooth ? d.pipeSmooth : d.pipe);
       pass.setBindGroup(0, d.bind);
       pass.dispatchWorkgroups(d.groups[0], d.groups[1] ?? 1);
     }
