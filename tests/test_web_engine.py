@@ -91,7 +91,8 @@ def test_odd_widths_and_sliced_layers_match_onnx_runtime(browser, tmp_path):
     from seeing.arch import GeneratorConfig
     cfg = GeneratorConfig(down=[5, 10, 36, 60, 100, 140], up=[100, 60, 36, 10, 5], resolution=64)
     path = write_random_model(tmp_path / "odd.safetensors", cfg, "float32", seed=3)
-    srv = Server([path])
+    path_u8 = write_random_model(tmp_path / "odd-u8.safetensors", cfg, "uint8", seed=3)
+    srv = Server([path, path_u8])
     try:
         p = open_page(browser, srv.url)
         rt = Runtime(path, threads=1)
@@ -99,14 +100,24 @@ def test_odd_widths_and_sliced_layers_match_onnx_runtime(browser, tmp_path):
         R = rt.resolution
         assert psnr(output.reshape(3, R, R), rt.run_degraded(degraded.reshape(R, R))[0]) >= 40.0
         # the kernel shapes chosen for other adapters (a GPU's many slices, 8 channels, fewer pixels
-        # per invocation, no subgroups) and each subgroup mode everywhere it applies compute the same net
+        # per invocation, no subgroups) and each subgroup mode everywhere it applies compute the same net;
+        # a live source (a bitmap) read through a 2D canvas or copied by the GPU gives the same frame
         diffs = p.evaluate(TUNINGS_JS, ["odd", [{}, {"invocations": 4096}, {"nc": 2}, {"px": 4, "py": 1}, {"px": 2},
-                                                {"sg": 0}, {"sgMode": 1}, {"sgMode": 2}]])
+                                                {"sg": 0}, {"sgMode": 1}, {"sgMode": 2}, {"source": "bitmap"},
+                                                {"source": "bitmap", "externalCopy": True}]])
         labels, diffs = diffs["labels"], diffs["diffs"]
         assert max(diffs) < 1e-5, diffs
         # on SwiftShader (subgroups of 4) the default plan uses both modes, the forced ones theirs
         assert "sg1" in labels[0] and "sg2" in labels[0] and "sg" not in labels[5], labels
         assert labels[6].count("sg1") > labels[0].count("sg1") and labels[7].count("sg2") > labels[0].count("sg2")
+        # a uint8 file: its bytes on the GPU (every subgroup mode) against weights unpacked at load
+        u8 = p.evaluate(TUNINGS_JS, ["odd-u8", [{}, {"qw": 0}, {"qw": 0, "sg": 0}, {"sgMode": 1}, {"sgMode": 2}]])
+        assert max(u8["diffs"]) < 1e-5, u8["diffs"]
+        assert u8["labels"][0].count("u8") == len(cfg.down) * 2 and "u8" not in u8["labels"][1], u8["labels"]
+        rt8 = Runtime(path_u8, threads=1)
+        p.evaluate("([b, n]) => window.seeing.useModel(b, n)", [list(path_u8.read_bytes()), path_u8.name])
+        degraded, output = run_page(p, make_frame(77, 101))
+        assert psnr(output.reshape(3, R, R), rt8.run_degraded(degraded.reshape(R, R))[0]) >= 35.0
         assert not p.errors
         p.close()
     finally:
@@ -117,11 +128,11 @@ TUNINGS_JS = """async ([stem, tunings]) => {
   const { createWebGPUEngine } = await import('/engine-webgpu.js');
   const { parseModel } = await import('/modelfile.js');
   const model = parseModel(await (await fetch(`/models/${stem}.safetensors`)).arrayBuffer());
-  const rgba = new Uint8Array(120 * 90 * 4).map((_, i) => (i * 37 + (i >> 7) * 11) % 256);
+  const rgba = new Uint8Array(120 * 90 * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 37 + (i >> 7) * 11) % 256));
   const outs = [], labels = [];
   for (const tuning of tunings) {
     const e = await createWebGPUEngine(model, document.createElement('canvas'), { tuning });
-    outs.push((await e.runTest(rgba, 120, 90, {})).output);
+    outs.push((await e.runTest(rgba, 120, 90, { source: tuning.source })).output);
     labels.push(e.layers.map((l) => l.label).join(' | '));
     e.dispose();
   }

@@ -111,6 +111,8 @@ def main(argv=None) -> int:
     ap.add_argument("--profile-runs", type=int, default=3)
     ap.add_argument("--side", type=int, default=256, help="side of the square source canvas")
     ap.add_argument("--f32", action="store_true", help="prefer f32 kernels where shader-f16 exists")
+    ap.add_argument("--precision", choices=("float32", "float16", "uint8"), default="float32",
+                    help="weights in the model file (uint8: the engine keeps the bytes on the GPU)")
     ap.add_argument("--tuning", action="append", default=None,
                     help='JSON of engine tuning overrides, e.g. \'{"py": 1}\' (repeat to compare variants)')
     ap.add_argument("--web-root", type=Path, help="serve the page from here (e.g. an older checkout's src/seeing/web)")
@@ -132,7 +134,7 @@ def main(argv=None) -> int:
             w, b = random_weights(cfg, 0)
             path = Path(tmp) / f"{p}.safetensors"
             write_model(path, cfg, DegradeParams(resolution=cfg.resolution, grid=default_grid(cfg.resolution)),
-                        w, b, "float32", p)
+                        w, b, args.precision, p)
             paths.append(path)
         cmd = [sys.executable, "-m", "seeing", "serve", *map(str, paths), "--port", "0"]
         if args.web_root:  # seeing.serve with another web root: the before/after of an engine change

@@ -6,7 +6,8 @@
 //   a, b, dst   activations, CHW, T
 //   w           mat4x4<T> at ((c * 4 + ky) * COUT4 + og): column kx holds output channels
 //               4og..4og+3 of input channel c at tap (ky, kx) (zero past COUT); dequantized at load
-//   bias        vec4<f32> per output-channel group og
+//   bias        vec4<f32> per output-channel group og; with QW, then qa and qb per group
+//   wq          (QW) vec4<u32> at the same index as w: column kx packs 4 output channels' uint8
 //   params      uniform, 16 bytes: smoothing (f32) then 12 bytes of padding
 //   scratch     vec4<f32> partial sums ((s * COUT4 + og) * HOUT + y) * WOUT + x (SPLIT > 1 only)
 //
@@ -49,6 +50,7 @@ override PY: u32 = 1u;      // output rows per invocation: 1, or 2 (same weights
 // of the weight matrix; 2 the 4 lanes take 4 channel groups of the same pixels and each loads a
 // quarter of every input row. The engine's prelude defines sg_mat and sg4 (stubs without subgroups).
 override SG: u32 = 0u;
+override QW: u32 = 0u;      // 1: uint8 weights from `wq`, 4 output channels to a u32, dequantized as used
 override SMOOTH: u32 = 1u;  // ACT 2: blend with the previous output (the engine picks 0 when smoothing is off)
 
 struct Params { smoothing: f32, pad0: f32, pad1: f32, pad2: f32 }
@@ -60,6 +62,7 @@ struct Params { smoothing: f32, pad0: f32, pad1: f32, pad2: f32 }
 @group(0) @binding(4) var<storage, read_write> dst: array<T>;
 @group(0) @binding(5) var<uniform> params: Params;
 @group(0) @binding(6) var<storage, read_write> scratch: array<vec4f>;
+@group(0) @binding(7) var<storage, read> wq: array<vec4u>;
 
 // PX output pixels x four output channels (p4..p7 stay zero unless PX is 8).
 struct Acc { p0: vec4f, p1: vec4f, p2: vec4f, p3: vec4f, p4: vec4f, p5: vec4f, p6: vec4f, p7: vec4f }
@@ -191,7 +194,15 @@ fn row_b_sg(o: u32, k: Cols, mask: Row, lane: u32) -> Row {
 }
 
 // The weights of one (input channel, kernel row, channel group); SG 1: a column per lane, shared.
-fn wmat(wi: u32, lane: u32) -> mat4x4f {
+// QW: column kx is one u32 of 4 bytes q (output channels 4og..4og+3), w = qa * q / 255 + qb
+// (unpack4x8unorm measured cheaper on SwiftShader than shifts, masks and a conversion).
+fn wmat(wi: u32, lane: u32, qa: vec4f, qb: vec4f) -> mat4x4f {
+  if (QW == 1u) {
+    var q: vec4u;
+    if (SG == 1u) { q = sg_u4(wq[wi][lane]); } else { q = wq[wi]; }
+    return mat4x4f(unpack4x8unorm(q.x) * qa + qb, unpack4x8unorm(q.y) * qa + qb,
+                   unpack4x8unorm(q.z) * qa + qb, unpack4x8unorm(q.w) * qa + qb);
+  }
   if (SG == 1u) { return sg_mat(vec4f(w[wi][lane])); }
   return mat4x4f(w[wi]);
 }
@@ -284,6 +295,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   var accB = Acc(z, z, z, z, z, z, z, z);    // NC == 2: output channels 4 og + 4 .. 4 og + 7
   var accB2 = Acc(z, z, z, z, z, z, z, z);
   let k = cols(select(i32(ox0 >> 1u) - 1, i32(ox0 * 2u) - 1, KIND == 0u));
+  // QW: the dequantization of this channel group, after the biases in the same buffer
+  var qa = vec4f(0.0);
+  var qb = vec4f(0.0);
+  if (QW == 1u) {
+    qa = bias[cout4 + og];
+    qb = bias[2u * cout4 + og];
+  }
   let hmax = i32(HIN) - 1;
   // down: 4 kernel rows ky, input row 2 oy - 1 + ky; up: 2 taps t by parity, even Y uses
   // (iy, ky) = (Y/2, 1), (Y/2 - 1, 3); odd Y ((Y+1)/2, 0), ((Y-1)/2, 2)
@@ -320,7 +338,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
         x2 = x1;
         if (PY == 2u) { x2 = row_a(c * plane + r2, k, m2); }
       }
-      taps(&acc, &acc2, &accB, &accB2, wi, x1, x2, lane);
+      taps(&acc, &acc2, &accB, &accB2, wi, x1, x2, lane, qa, qb);
     }
     for (var c = max(c0, CA); c < c1; c++) {
       let wi = (c * 4u + ky) * cout4 + og;
@@ -335,7 +353,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
         x2 = x1;
         if (PY == 2u) { x2 = row_b((c - CA) * plane + r2, k, m2); }
       }
-      taps(&acc, &acc2, &accB, &accB2, wi, x1, x2, lane);
+      taps(&acc, &acc2, &accB, &accB2, wi, x1, x2, lane, qa, qb);
     }
   }
 
@@ -352,8 +370,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 
 // One input channel's kernel row against one or two rows of input, for one or two channel groups.
 fn taps(acc: ptr<function, Acc>, acc2: ptr<function, Acc>, accB: ptr<function, Acc>, accB2: ptr<function, Acc>,
-        wi: u32, x1: Row, x2: Row, lane: u32) {
-  let m = wmat(wi, lane);
+        wi: u32, x1: Row, x2: Row, lane: u32, qa: vec4f, qb: vec4f) {
+  let m = wmat(wi, lane, qa, qb);
   tap(acc, m, x1);
   if (PY == 2u) { tap(acc2, m, x2); }
   if (NC == 2u) {

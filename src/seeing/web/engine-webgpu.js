@@ -30,10 +30,14 @@ fn sg_mat(v: vec4f) -> mat4x4f {
 }
 fn sg4(v: f32) -> vec4f {
   return vec4f(subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u));
+}
+fn sg_u4(v: u32) -> vec4u {
+  return vec4u(subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u));
 }`;
 const SUBGROUP_STUBS = `
 fn sg_mat(v: vec4f) -> mat4x4f { return mat4x4f(v, v, v, v); }
-fn sg4(v: f32) -> vec4f { return vec4f(v); }`;
+fn sg4(v: f32) -> vec4f { return vec4f(v); }
+fn sg_u4(v: u32) -> vec4u { return vec4u(v); }`;
 
 function convSource(src, f16, subgroups) {
   const code = specialise(src, f16);
@@ -234,24 +238,34 @@ class WebGPUEngine {
       { binding: 4, visibility: stage, buffer: { type: "storage" } },
       { binding: 5, visibility: stage, buffer: { type: "uniform" } },
       { binding: 6, visibility: stage, buffer: { type: "storage" } },
+      { binding: 7, visibility: stage, buffer: { type: "read-only-storage" } },
     ] });
+    const unused = this.buffer(64, S);   // for the weight binding a layer does not read (one mat4x4)
     const convLayout = dev.createPipelineLayout({ bindGroupLayouts: [convGroupLayout] });
     let input = this.degraded, inputCh = m.config.in_channels;
     for (let i = 0; i < m.layers.length; i++) {
       const L = m.layers[i];
       const { up, hout, cout4, base, split, cps, px, py, nc, sg } = plans[i];
       const hin = L.inSide;
-      const w = layerWeightsF32(L);
-      // mat4x4 per (c, ky, og): column kx, row o & 3
-      const packed = f16 ? new Uint16Array(L.cin * 16 * cout4 * 4) : new Float32Array(L.cin * 16 * cout4 * 4);
+      // uint8 files keep their bytes on the GPU (a quarter of the loads), others are unpacked at load
+      const qw = L.scale && nc === 1 && tune.qw !== 0;
+      // mat4x4 per (c, ky, og): column kx, row o & 3 (qw: the same order, a byte each)
+      const n = L.cin * 16 * cout4 * 4;
+      const packed = qw ? new Uint8Array(n) : f16 ? new Uint16Array(n) : new Float32Array(n);
+      const w = qw ? L.weight : layerWeightsF32(L);
       for (let o = 0; o < L.cout; o++)
         for (let c = 0; c < L.cin; c++)
           for (let k = 0; k < 16; k++) {
             const v = w[(o * L.cin + c) * 16 + k];
-            packed[((((c * 4 + (k >> 2)) * cout4 + (o >> 2)) * 4 + (k & 3)) * 4) + (o & 3)] = f16 ? floatToHalf(v) : v;
+            packed[((((c * 4 + (k >> 2)) * cout4 + (o >> 2)) * 4 + (k & 3)) * 4) + (o & 3)] = f16 && !qw ? floatToHalf(v) : v;
           }
-      const bias = new Float32Array(cout4 * 4);
+      // biases, then for qw w = qa * (q / 255) + qb per output channel: qa = 255 scale, qb = -scale zero
+      const bias = new Float32Array(cout4 * 4 * (qw ? 3 : 1));
       bias.set(L.bias);
+      if (qw) for (let o = 0; o < L.cout; o++) {
+        bias[cout4 * 4 + o] = 255 * L.scale[o];
+        bias[cout4 * 8 + o] = -L.scale[o] * L.zero[o];
+      }
       const wBuf = this.buffer(packed.byteLength, S, packed);
       const bBuf = this.buffer(bias.byteLength, S, bias);
       const last = i === m.layers.length - 1;
@@ -268,9 +282,9 @@ class WebGPUEngine {
       const constants = {
         KIND: up ? 1 : 0, ACT: L.activation === "leaky" ? 0 : L.activation === "relu" ? 1 : 2,
         SLOPE: L.slope || 0, CA: ca, CIN: L.cin, COUT: L.cout, HIN: hin, WIN: hin, HOUT: hout, WOUT: hout,
-        SPLIT: split, CPS: cps, PX: px, PY: py, NC: nc, SG: sg,
+        SPLIT: split, CPS: cps, PX: px, PY: py, NC: nc, SG: sg, QW: qw ? 1 : 0,
       };
-      const label = `${L.name} ${L.kind} ${L.cin}->${L.cout} @${hout}${sg ? ` sg${sg}` : ""}`;
+      const label = `${L.name} ${L.kind} ${L.cin}->${L.cout} @${hout}${sg ? ` sg${sg}` : ""}${qw ? " u8" : ""}`;
       // the output layer twice: without the read of the previous output (smoothing off), and with it
       // (one explicit layout, so that both variants take the same bind group)
       const variants = (entryPoint) => Promise.all((last ? [0, 1] : [1]).map((SMOOTH) =>
@@ -278,9 +292,9 @@ class WebGPUEngine {
       const [pipe, pipeSmooth] = await variants("main");
       const bind = dev.createBindGroup({ layout: convGroupLayout, entries: [
         { binding: 0, resource: { buffer: a } }, { binding: 1, resource: { buffer: b } },
-        { binding: 2, resource: { buffer: wBuf } }, { binding: 3, resource: { buffer: bBuf } },
+        { binding: 2, resource: { buffer: qw ? unused : wBuf } }, { binding: 3, resource: { buffer: bBuf } },
         { binding: 4, resource: { buffer: out } }, { binding: 5, resource: { buffer: smoothing } },
-        { binding: 6, resource: { buffer: scratch } },
+        { binding: 6, resource: { buffer: scratch } }, { binding: 7, resource: { buffer: qw ? wBuf : unused } },
       ] });
       this.layers.push({ label: split > 1 ? `${label} (${split} slices)` : label, pipe, pipeSmooth, bind,
                          groups: this._grid(Math.ceil((base * split) / 64)) });
@@ -334,6 +348,29 @@ class WebGPUEngine {
     return n <= max ? [n, 1] : [max, Math.ceil(n / max)];
   }
 
+  // The centre square of the source into the frame texture. A software adapter copies external
+  // images slowly (Chromium 156, SwiftShader: 9.5 ms for a 256 px canvas, 84 ms for a 480 px crop of
+  // a playing video), so there a 2D canvas reads the pixels and writeTexture uploads them (0.6 and
+  // 3.4 ms). `tuning.externalCopy` forces the direct copy (tests compare the two).
+  _upload(source, x, y, side) {
+    if (source instanceof ImageData) {   // test input: exact, whatever its alpha
+      this.device.queue.writeTexture({ texture: this.frameTexture, origin: [0, 0] }, source.data,
+        { offset: (y * source.width + x) * 4, bytesPerRow: source.width * 4 }, [side, side]);
+      return;
+    }
+    if (!this.software || this.tuning.externalCopy) {
+      this.device.queue.copyExternalImageToTexture({ source, origin: { x, y } }, { texture: this.frameTexture }, [side, side]);
+      return;
+    }
+    if (this.staging?.width !== side) {
+      this.staging = new OffscreenCanvas(side, side);
+      this.stagingCtx = this.staging.getContext("2d", { willReadFrequently: true });
+    }
+    this.stagingCtx.drawImage(source, x, y, side, side, 0, 0, side, side);
+    const pixels = this.stagingCtx.getImageData(0, 0, side, side).data;
+    this.device.queue.writeTexture({ texture: this.frameTexture }, pixels, { bytesPerRow: side * 4 }, [side, side]);
+  }
+
   _frameTexture(side) {
     if (this.frameTexture && this.frameSide === side) return;
     this.frameTexture?.destroy();
@@ -380,9 +417,7 @@ class WebGPUEngine {
     if (!w || !h) throw new Error("the frame source has no pixels yet");
     const side = Math.min(w, h);
     this._frameTexture(side);
-    dev.queue.copyExternalImageToTexture(
-      { source, origin: { x: Math.floor((w - side) / 2), y: Math.floor((h - side) / 2) } },
-      { texture: this.frameTexture }, [side, side]);
+    this._upload(source, Math.floor((w - side) / 2), Math.floor((h - side) / 2), side);
     const p = new ArrayBuffer(48), u32 = new Uint32Array(p), f32 = new Float32Array(p);
     u32.set([side, deg.grid, R, 0]);
     f32.set([...deg.luma, 0, opts.brightness ?? 1, opts.contrast ?? 1, 0, 0], 4);
@@ -466,8 +501,10 @@ class WebGPUEngine {
   /** Test only: run on an RGBA image; returns the degraded input and the output, read back. */
   async runTest(rgba, width, height, opts = {}) {
     await this.ready;
-    const bitmap = await createImageBitmap(new ImageData(new Uint8ClampedArray(rgba), width, height),
-      { colorSpaceConversion: "none", premultiplyAlpha: "none" });
+    // the pixels as given (uploaded exactly), or through an ImageBitmap as a live source would be
+    const image = new ImageData(new Uint8ClampedArray(rgba), width, height);
+    const bitmap = opts.source === "bitmap"
+      ? await createImageBitmap(image, { colorSpaceConversion: "none", premultiplyAlpha: "none" }) : image;
     this.previousValid = false;
     const R = this.model.config.resolution, esize = this.f16 ? 2 : 4;
     const staging = (n) => this.device.createBuffer({ size: Math.ceil((n * esize) / 4) * 4,
@@ -478,7 +515,7 @@ class WebGPUEngine {
       enc.copyBufferToBuffer(this.degraded, 0, dStage, 0, dStage.size);
       enc.copyBufferToBuffer(this.output, 0, oStage, 0, oStage.size);
     });
-    bitmap.close();
+    bitmap.close?.();
     const degraded = await this._decode(dStage, R * R);
     const output = await this._decode(oStage, this.outChannels * R * R);
     return { degraded, output };
