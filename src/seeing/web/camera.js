@@ -26,8 +26,10 @@ export async function openCamera(deviceId) {
     e.name = "NotFoundError";
     throw e;
   }
+  // 640 x 480: the degradation averages the picture down to an 11 x 11 grid, so more pixels add no
+  // detail, only the cost of reading them (720p: 10.5 ms a frame on a 2-core CPU, 480p: 3.8 ms)
   const stream = await navigator.mediaDevices.getUserMedia({
-    video: { deviceId: deviceId ? { exact: deviceId } : undefined, width: { ideal: 1280 }, height: { ideal: 720 } },
+    video: { deviceId: deviceId ? { exact: deviceId } : undefined, width: { ideal: 640 }, height: { ideal: 480 } },
     audio: false,
   });
   const video = document.createElement("video");
