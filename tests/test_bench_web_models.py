@@ -108,4 +108,9 @@ def test_write_bench_models_reuses_files(tmp_path):
     b = bench_models.write_bench_models("small", tmp_path, seed=0)
     assert a == b and stamp == {k: p.stat().st_mtime_ns for k, p in b.items()}
     model = read_model(a["model"])
-    assert model.precision == "float32" and model.config.down == preset_config("small").down
+    assert model.precision == "uint8" and model.config.down == preset_config("small").down
+    # the peers' files hold the uint8 file's dequantized weights: the same net
+    manifest, blob = bench_models.tfjs_weights(model)
+    assert Path(a["tfjs_bin"]).read_bytes() == blob
+    f32 = bench_models.write_bench_models("small", tmp_path, seed=0, precision="float32")
+    assert read_model(f32["model"]).precision == "float32" and f32["model"] != a["model"]

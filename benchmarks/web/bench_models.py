@@ -1,7 +1,8 @@
 """The benchmark's nets: one set of random folded weights per preset, written for every runtime.
 
-For a preset and a seed this writes, from the same float32 weights:
-    PRESET.safetensors   our model file (float32), read by our engines and by `tfjs_weights`
+For a preset, a seed and a precision this writes, from the same random weights:
+    PRESET.safetensors   our model file (uint8 by default, as shipped; or float16, float32), read by
+                         our engines, and dequantized by `read_model` for every other conversion
     PRESET.onnx          the same net as an ONNX graph (`seeing.onnx_export`), for ONNX Runtime (native and Web)
     PRESET.tfjs.json/.bin  the same weights in TF.js layouts (conv HWIO, transposed conv HWOI)
                          with a layer list; bench.js builds the net from tf ops
@@ -61,20 +62,21 @@ def tfjs_weights(model: Model) -> tuple[dict, bytes]:
     return manifest, b"".join(blobs)
 
 
-def write_bench_models(preset: str, out_dir: str | Path, seed: int = 0) -> dict[str, Path]:
-    """Write (or reuse) the model file, ONNX and TF.js files of a preset; returns their paths."""
+def write_bench_models(preset: str, out_dir: str | Path, seed: int = 0, precision: str = "uint8") -> dict[str, Path]:
+    """Write (or reuse) the model file, ONNX and TF.js files of a preset; returns their paths. The peers
+    get the model file's weights as float32 (a uint8 file's dequantized values): the same net."""
     from seeing.onnx_export import write_onnx
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = out_dir / f"{preset}-s{seed}"
+    stem = out_dir / f"{preset}-s{seed}-{precision}"
     paths = {"model": stem.with_suffix(".safetensors"), "onnx": stem.with_suffix(".onnx"),
              "tfjs_json": Path(f"{stem}.tfjs.json"), "tfjs_bin": Path(f"{stem}.tfjs.bin")}
     if all(p.exists() for p in paths.values()):
         return paths
     cfg = preset_config(preset)
     weights, biases = random_weights(cfg, seed)
-    write_model(paths["model"], cfg, DegradeParams(), weights, biases, precision="float32",
+    write_model(paths["model"], cfg, DegradeParams(), weights, biases, precision=precision,
                 name=f"bench-{preset}", training={"note": f"random weights, seed {seed}"})
     model = read_model(paths["model"])
     write_onnx(model, paths["onnx"])

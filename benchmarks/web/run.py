@@ -44,7 +44,8 @@ FRAME = ("A frame is a 256x256 2D canvas redrawn as the camera would be, then pi
          "(WebGPU, queue drained); ONNX Runtime Web reads the canvas, runs, and putImageData (WASM) or keeps the "
          "output in a GPU buffer that a render pass draws (WebGPU, queue drained); our engines run "
          "`engine.frame(canvas)` (live degradation included) and drain the queue; native ONNX Runtime is "
-         "`session.run` alone. Weights: random, seed 0, float32, the same file for every runtime.")
+         "`session.run` alone. Weights: random, seed 0, one model file per preset ({precision}); the other runtimes "
+         "get its weights as float32 (a uint8 file's dequantized values), so every runtime runs the same net.")
 
 
 def engines_version() -> str:
@@ -180,7 +181,7 @@ def markdown(results: dict, args, meta: dict) -> str:
         lines.append(f"| {names[rt]} | " + " | ".join(cell_text(results[rt].get(p), args.frames) for p in presets) + " |")
     out = ["Median ms per frame (256x256 canvas in -> pixels on a canvas, awaited; "
            f"{args.warmup} warm-up frames, then up to {args.frames} timed frames or {args.budget:.0f} s per cell).", "",
-           *lines, "", FRAME, ""]
+           *lines, "", FRAME.format(precision=args.precision), ""]
     errs = []
     for rt in args.runtimes:
         if rt == "native-ort":
@@ -248,6 +249,8 @@ def main(argv=None) -> int:
     p.add_argument("--budget", type=float, default=60.0, help="seconds of timed frames per cell (at least one frame)")
     p.add_argument("--threads", type=int, default=2, help="threads for native ORT, ORT-web WASM and TF.js WASM")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--precision", choices=("uint8", "float16", "float32"), default="uint8",
+                   help="our model file's weights (the peers get them as float32: the same net)")
     p.add_argument("--models-dir", default=str(HERE / ".cache"), help="where the generated models are kept")
     p.add_argument("--json", help="also write the results as JSON to this file")
     p.add_argument("--doc", help="write the table into this markdown file's '## Browser engines' section")
@@ -267,7 +270,7 @@ def main(argv=None) -> int:
     models = {}
     for preset in args.presets:
         print(f"models: {preset}", file=sys.stderr)
-        models[preset] = write_bench_models(preset, args.models_dir, args.seed)
+        models[preset] = write_bench_models(preset, args.models_dir, args.seed, args.precision)
     native = NativeOrt(args.threads)
     results: dict[str, dict] = {rt: {} for rt in args.runtimes}
     meta = {"cpus": os.cpu_count(), "python": platform.python_version(), "chromium": "-", "adapter": "-",
