@@ -25,9 +25,12 @@
 // Tried on SwiftShader and dropped (sum of per-dispatch minima over 15-20 runs, medium, back to
 // back): f16 weight pairs in u32 via unpack2x16float, 118 vs 98 ms (half the weight loads, but the
 // unpack costs more); the same pairs decoded with bit operations (shift, 2^112 rebias, sign), 138
-// vs 100 ms; NC 2 with a 128-invocation slice target, 95 vs 99 ms but no gain per frame. Extra ALU
-// work per weight costs more than the loads it saves: the kernel is bound by instructions and
-// register spills per MAC, not by storage loads.
+// vs 100 ms; NC 2 with a 128-invocation slice target, 95 vs 99 ms but no gain per frame.
+// What did pay (docs/BENCHMARKS.md): Chromium's SwiftShader (Subzero JIT) emulates every storage
+// load lane by lane, and stubbing the weight loads out made small 36 % faster, the row loads 31 %.
+// So lanes share loads through subgroups of 4 (SG), uint8 weights stay packed 4 to a u32 (QW,
+// decoded with unpack4x8unorm: shifts and masks measured slower), and PY 2 loads the input rows
+// that its two output rows share once.
 alias T = f32;
 
 override KIND: u32 = 0u;    // 0 down (conv), 1 up (transposed conv)
