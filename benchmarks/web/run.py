@@ -145,8 +145,9 @@ def browser_cpu_seconds() -> float | None:
 
 def settle(max_s: float = 30.0, busy: float = 0.1) -> None:
     """Wait until the browser's processes use less than `busy` of a core: a cell starts on an idle
-    browser, not while the GPU process still finishes the previous cell's work (which slowed the
-    next cell by 10-50 % in one run: 46.6 against 41.4 ms for our WebGPU engine on small)."""
+    browser, not while the GPU process may still finish the previous cell's work. (Runs that put
+    our engines first or last differed no more than runs minutes apart: this machine's speed
+    drifts by tens of percent with its neighbours' load, so compare ratios within one run.)"""
     last, end = browser_cpu_seconds(), time.monotonic() + max_s
     if last is None:
         time.sleep(1.0)
