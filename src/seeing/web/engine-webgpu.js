@@ -203,7 +203,8 @@ class WebGPUEngine {
     const outputs = [];
     this.layers = [];
     const nDown = m.config.down.length;
-    const tune = this.tuning;   // profiling only: {px, py, invocations} override the choices below
+    const tune = this.tuning;   // profiling and tests only: {px, py, nc, invocations, sg: 0, sgMode, qw: 0,
+                               // externalCopy} override the choices below
     const plans = m.layers.map((L) => {
       const up = L.kind === "up", hout = up ? L.inSide * 2 : L.inSide / 2;
       const px = Math.min(hout, tune.px ?? 8);   // pixels per invocation in a row: 1, 2, 4 or 8
@@ -215,7 +216,7 @@ class WebGPUEngine {
       // shares the weights (1), other layers of 8 or more wide rows share the input rows (2)
       let sg = 0;
       if (this.subgroups && px === 8 && py === 2 && !tune.nc) {
-        sg = up && xgroups % 4 === 0 ? 1 : L.cout >= (tune.sg2Min ?? 16) ? 2 : 0;
+        sg = up && xgroups % 4 === 0 ? 1 : L.cout >= 16 ? 2 : 0;   // SG 2 below 16 channels: slower
         if (tune.sgMode === 2 || (tune.sgMode === 1 && xgroups % 4 === 0)) sg = tune.sgMode;   // profiling, tests
       }
       const nc = sg ? 1 : tune.nc ?? 1;   // channel groups of 4 per invocation
