@@ -5,6 +5,8 @@
 // Variants (built by `make wasm`): relaxed SIMD (fused multiply-add) where the browser validates it,
 // plain SIMD128 otherwise; "-mt" builds import a shared memory.
 
+import { CentreSquareReader } from "./frame-pixels.js";
+
 const MAX_PAGES = 16384;  // 1 GiB, the maximum the builds declare
 const DTYPE = { float32: 0, float16: 1, uint8: 2 };
 // Worker count per frame (see _pickWorkers): every PROBE_EVERY-th frame (every 3rd at first) runs
@@ -95,6 +97,7 @@ class WasmEngine {
     this.options = options;
     this.workers = [];
     this.pending = new Map();  // frame generation (net_begin) -> {resolve, reject}
+    this.reader = new CentreSquareReader();
     this.busy = Promise.resolve();
     this.previousValid = false;
     this.disposed = false;
@@ -170,44 +173,10 @@ class WasmEngine {
     await Promise.all(ready);
   }
 
-  /** Size of a frame source in pixels. */
-  static sourceSize(src) {
-    if (src.videoWidth !== undefined) return [src.videoWidth, src.videoHeight];
-    if (src.displayWidth !== undefined) return [src.displayWidth, src.displayHeight];
-    return [src.width, src.height];
-  }
-
-  // Pixels of the centre square of a frame source, straight into the wasm memory. A 2D canvas is read
-  // through its own context (one readback: ~1 ms for 256x256 against ~3 ms for drawImage into a
-  // second canvas and reading that); other sources are drawn into a canvas first. (VideoFrame.copyTo
-  // was measured too: 0.3 ms on an idle page, but 4-12 ms per frame next to the engine's work.)
+  // Pixels of the centre square of a frame source, straight into the wasm memory.
   _grab(source) {
-    const [w, h] = WasmEngine.sourceSize(source);
-    if (!w || !h) throw new Error("the frame source has no pixels yet");
-    const side = Math.min(w, h), left = Math.floor((w - side) / 2), top = Math.floor((h - side) / 2);
-    const own = this._canvasContext(source);
-    if (own) {
-      this._input(own.getImageData(left, top, side, side).data, side, side);
-      return;
-    }
-    if (!this.grab || this.grab.width !== side) {
-      this.grab = new OffscreenCanvas(side, side);
-      this.grabCtx = this.grab.getContext("2d", { willReadFrequently: true });
-    }
-    this.grabCtx.drawImage(source, left, top, side, side, 0, 0, side, side);
-    this._input(this.grabCtx.getImageData(0, 0, side, side).data, side, side);
-  }
-
-  // The 2D context of a canvas source, or null (not a canvas, or a WebGL/bitmap canvas).
-  _canvasContext(source) {
-    const isCanvas = (typeof HTMLCanvasElement !== "undefined" && source instanceof HTMLCanvasElement) ||
-      (typeof OffscreenCanvas !== "undefined" && source instanceof OffscreenCanvas);
-    if (!isCanvas) return null;
-    if (this.sourceCanvas !== source) {
-      this.sourceCanvas = source;
-      try { this.sourceCtx = source.getContext("2d"); } catch { this.sourceCtx = null; }
-    }
-    return this.sourceCtx;
+    const { data, side } = this.reader.read(source);
+    this._input(data, side, side);
   }
 
   _input(rgba, width, height) {

@@ -5,6 +5,7 @@
 // submission, with no readback. runTest (test pages only) is the one place that reads back.
 
 import { bicubicMatrix } from "./degrade.js";
+import { CentreSquareReader, centreSquare } from "./frame-pixels.js";
 import { layerWeightsF32 } from "./modelfile.js";
 
 const shaderCache = new Map();
@@ -351,25 +352,21 @@ class WebGPUEngine {
 
   // The centre square of the source into the frame texture. A software adapter copies external
   // images slowly (Chromium 156, SwiftShader: 9.5 ms for a 256 px canvas, 84 ms for a 480 px crop of
-  // a playing video), so there a 2D canvas reads the pixels and writeTexture uploads them (0.6 and
-  // 3.4 ms). `tuning.externalCopy` forces the direct copy (tests compare the two).
-  _upload(source, x, y, side) {
+  // a playing video), so there the CPU reads the pixels (frame-pixels.js) and writeTexture uploads
+  // them (0.6 and 3.4 ms). `tuning.externalCopy` forces the direct copy (tests compare the two).
+  _upload(source, { side, left, top }) {
     if (source instanceof ImageData) {   // test input: exact, whatever its alpha
       this.device.queue.writeTexture({ texture: this.frameTexture, origin: [0, 0] }, source.data,
-        { offset: (y * source.width + x) * 4, bytesPerRow: source.width * 4 }, [side, side]);
+        { offset: (top * source.width + left) * 4, bytesPerRow: source.width * 4 }, [side, side]);
       return;
     }
     if (!this.software || this.tuning.externalCopy) {
-      this.device.queue.copyExternalImageToTexture({ source, origin: { x, y } }, { texture: this.frameTexture }, [side, side]);
+      this.device.queue.copyExternalImageToTexture({ source, origin: { x: left, y: top } }, { texture: this.frameTexture }, [side, side]);
       return;
     }
-    if (this.staging?.width !== side) {
-      this.staging = new OffscreenCanvas(side, side);
-      this.stagingCtx = this.staging.getContext("2d", { willReadFrequently: true });
-    }
-    this.stagingCtx.drawImage(source, x, y, side, side, 0, 0, side, side);
-    const pixels = this.stagingCtx.getImageData(0, 0, side, side).data;
-    this.device.queue.writeTexture({ texture: this.frameTexture }, pixels, { bytesPerRow: side * 4 }, [side, side]);
+    this.reader ??= new CentreSquareReader();
+    const { data } = this.reader.read(source);
+    this.device.queue.writeTexture({ texture: this.frameTexture }, data, { bytesPerRow: side * 4 }, [side, side]);
   }
 
   _frameTexture(side) {
@@ -403,22 +400,12 @@ class WebGPUEngine {
     ];
   }
 
-  /** Size of a frame source in pixels. */
-  static sourceSize(src) {
-    if (src.videoWidth !== undefined) return [src.videoWidth, src.videoHeight];
-    if (src.naturalWidth !== undefined) return [src.naturalWidth, src.naturalHeight];  // an <img>, whatever its CSS size
-    if (src.displayWidth !== undefined) return [src.displayWidth, src.displayHeight];
-    return [src.width, src.height];
-  }
-
   // Encode and submit one frame; returns nothing to wait for but the queue.
   _submit(source, opts, encodeMore = null) {
     const dev = this.device, m = this.model, R = m.config.resolution, deg = m.degradation;
-    const [w, h] = WebGPUEngine.sourceSize(source);
-    if (!w || !h) throw new Error("the frame source has no pixels yet");
-    const side = Math.min(w, h);
+    const square = centreSquare(source), side = square.side;
     this._frameTexture(side);
-    this._upload(source, Math.floor((w - side) / 2), Math.floor((h - side) / 2), side);
+    this._upload(source, square);
     const p = new ArrayBuffer(48), u32 = new Uint32Array(p), f32 = new Float32Array(p);
     u32.set([side, deg.grid, R, 0]);
     f32.set([...deg.luma, 0, opts.brightness ?? 1, opts.contrast ?? 1, 0, 0], 4);
