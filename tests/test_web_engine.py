@@ -30,6 +30,14 @@ def run_page(page, rgba, brightness=1.0, contrast=1.0):
     return np.array(res["degraded"], np.float32), np.array(res["output"], np.float32)
 
 
+def psnr_vs_onnx_runtime(page, path, frame):
+    """PSNR of the page's output for `frame` against ONNX Runtime on the page's own degraded input."""
+    rt = Runtime(path, threads=1)
+    degraded, output = run_page(page, frame)
+    R = rt.resolution
+    return psnr(output.reshape(3, R, R), rt.run_degraded(degraded.reshape(R, R))[0])
+
+
 @pytest.fixture(scope="module")
 def page(browser, server):
     p = open_page(browser, server.url)
@@ -75,10 +83,7 @@ def test_small_preset_matches_onnx_runtime(browser, tmp_path):
     srv = Server([path])
     try:
         p = open_page(browser, srv.url)
-        rt = Runtime(path, threads=1)
-        degraded, output = run_page(p, make_frame(240, 320))
-        R = rt.resolution
-        assert psnr(output.reshape(3, R, R), rt.run_degraded(degraded.reshape(R, R))[0]) >= 35.0
+        assert psnr_vs_onnx_runtime(p, path, make_frame(240, 320)) >= 35.0
         assert not p.errors
         p.close()
     finally:
@@ -95,10 +100,7 @@ def test_odd_widths_and_sliced_layers_match_onnx_runtime(browser, tmp_path):
     srv = Server([path, path_u8])
     try:
         p = open_page(browser, srv.url)
-        rt = Runtime(path, threads=1)
-        degraded, output = run_page(p, make_frame(77, 101))
-        R = rt.resolution
-        assert psnr(output.reshape(3, R, R), rt.run_degraded(degraded.reshape(R, R))[0]) >= 40.0
+        assert psnr_vs_onnx_runtime(p, path, make_frame(77, 101)) >= 40.0
         # the kernel shapes chosen for other adapters (a GPU's many slices, 8 channels, fewer pixels
         # per invocation, no subgroups) and each subgroup mode everywhere it applies compute the same net;
         # a live source (a bitmap) read through a 2D canvas or copied by the GPU gives the same frame
@@ -114,10 +116,8 @@ def test_odd_widths_and_sliced_layers_match_onnx_runtime(browser, tmp_path):
         u8 = p.evaluate(TUNINGS_JS, ["odd-u8", [{}, {"qw": 0}, {"qw": 0, "sg": 0}, {"sgMode": 1}, {"sgMode": 2}]])
         assert max(u8["diffs"]) < 1e-5, u8["diffs"]
         assert u8["labels"][0].count("u8") == len(cfg.down) * 2 and "u8" not in u8["labels"][1], u8["labels"]
-        rt8 = Runtime(path_u8, threads=1)
-        p.evaluate("([b, n]) => window.seeing.useModel(b, n)", [list(path_u8.read_bytes()), path_u8.name])
-        degraded, output = run_page(p, make_frame(77, 101))
-        assert psnr(output.reshape(3, R, R), rt8.run_degraded(degraded.reshape(R, R))[0]) >= 35.0
+        use(p, path_u8)
+        assert psnr_vs_onnx_runtime(p, path_u8, make_frame(77, 101)) >= 35.0
         assert not p.errors
         p.close()
     finally:

@@ -393,54 +393,23 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       taps_rows(&acc, &acc2, &accB, &accB2, c, cout4, og, ky0, x, lane, qa, qb);
     }
   }
+  // PY 1 (output rows too few to pair): one output row, kernel row by kernel row; SG needs PY 2
   for (var t = 0u; t < select(4u - 2u * KIND, 0u, PY == 2u); t++) {
     var iy = i32(oy * 2u + t) - 1;
     var ky = t;
-    var step = 2;
     if (KIND == 1u) {
       iy = select(i32(oy >> 1u) - i32(t), i32(oy >> 1u) + 1 - i32(t), odd);
       ky = select(1u + t * 2u, t * 2u, odd);
-      step = 1;
     }
-    let iy2 = iy + step;
-    let in1 = iy >= 0 && iy <= hmax;
-    let in2 = PY == 2u && iy2 >= 0 && iy2 <= hmax;
-    if (!in1 && !in2) { continue; }
-    let f1 = select(0.0, 1.0, in1);
-    let f2 = select(0.0, 1.0, in2);
-    let m1 = Row(k.m.a * f1, k.m.b * f1, k.m.c * f1, k.m.d * f1, k.m.e * f1);
-    let m2 = Row(k.m.a * f2, k.m.b * f2, k.m.c * f2, k.m.d * f2, k.m.e * f2);
-    let r1 = u32(clamp(iy, 0, hmax)) * WIN;
-    let r2 = u32(clamp(iy2, 0, hmax)) * WIN;
+    if (iy < 0 || iy > hmax) { continue; }
+    let r = u32(iy) * WIN;
     for (var c = c0; c < min(c1, CA); c++) {
-      let wi = (c * 4u + ky) * cout4 + og;
-      var x1: Row;
-      var x2: Row;
-      if (SG == 2u) {
-        x1 = row_a_sg(c * plane + r1, k, m1, lane);
-        x2 = x1;
-        if (PY == 2u) { x2 = row_a_sg(c * plane + r2, k, m2, lane); }
-      } else {
-        x1 = row_a(c * plane + r1, k, m1);
-        x2 = x1;
-        if (PY == 2u) { x2 = row_a(c * plane + r2, k, m2); }
-      }
-      taps(&acc, &acc2, &accB, &accB2, wi, x1, x2, lane, qa, qb);
+      let x = row_a(c * plane + r, k, k.m);
+      taps(&acc, &acc2, &accB, &accB2, (c * 4u + ky) * cout4 + og, x, x, lane, qa, qb);
     }
     for (var c = max(c0, CA); c < c1; c++) {
-      let wi = (c * 4u + ky) * cout4 + og;
-      var x1: Row;
-      var x2: Row;
-      if (SG == 2u) {
-        x1 = row_b_sg((c - CA) * plane + r1, k, m1, lane);
-        x2 = x1;
-        if (PY == 2u) { x2 = row_b_sg((c - CA) * plane + r2, k, m2, lane); }
-      } else {
-        x1 = row_b((c - CA) * plane + r1, k, m1);
-        x2 = x1;
-        if (PY == 2u) { x2 = row_b((c - CA) * plane + r2, k, m2); }
-      }
-      taps(&acc, &acc2, &accB, &accB2, wi, x1, x2, lane, qa, qb);
+      let x = row_b((c - CA) * plane + r, k, k.m);
+      taps(&acc, &acc2, &accB, &accB2, (c * 4u + ky) * cout4 + og, x, x, lane, qa, qb);
     }
   }
 
