@@ -21,10 +21,10 @@ def tiny_degradation(cfg: GeneratorConfig) -> DegradeParams:
     return DegradeParams(resolution=cfg.resolution, grid=max(1, round(cfg.resolution / 24)))
 
 
-def random_generator(cfg: GeneratorConfig, seed: int = 0) -> Generator:
+def random_generator(cfg: GeneratorConfig, seed: int = 0, up: str = "transpose") -> Generator:
     """A Generator with random weights and random (non-trivial) BatchNorm statistics, in eval mode."""
     torch.manual_seed(seed)
-    gen = Generator(cfg)
+    gen = Generator(cfg, up=up)
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in gen.modules():
@@ -54,12 +54,13 @@ def synth_batch(n: int, side: int, seed: int = 0) -> np.ndarray:
     return np.stack([make_image(KINDS[i % len(KINDS)], seed, i, side) for i in range(n)])
 
 
-def trained_generator(cfg: GeneratorConfig, deg: DegradeParams, steps: int = 40, seed: int = 0) -> Generator:
+def trained_generator(cfg: GeneratorConfig, deg: DegradeParams, steps: int = 40, seed: int = 0,
+                      up: str = "transpose") -> Generator:
     """A generator trained with L1 for a few Adam steps on synth images (BatchNorm statistics become real)."""
     from seeing.degrade import training_pair
 
     torch.manual_seed(seed)
-    gen = Generator(cfg)
+    gen = Generator(cfg, up=up)
     opt = torch.optim.Adam(gen.parameters(), 2e-3, betas=(0.5, 0.999))
     images = torch.from_numpy(synth_batch(16, cfg.resolution + cfg.resolution // 4, seed)).permute(0, 3, 1, 2).float() / 255
     g = torch.Generator().manual_seed(seed)

@@ -55,7 +55,7 @@ def test_info_json_exact_counts(preset):
                                      ([3, 5, 7, 9, 11, 13, 15, 17, 19], [17, 15, 13, 11, 9, 7, 5, 3])])
 def test_custom_widths(down, up):
     cfg = GeneratorConfig(down=down, up=up, resolution=2 ** len(down))
-    r = run_cli("info", "--down", ",".join(map(str, down)), "--up", ",".join(map(str, up)), "--json")
+    r = run_cli("info", "--down-filters", ",".join(map(str, down)), "--up-filters", ",".join(map(str, up)), "--json")
     assert r.returncode == 0, r.stderr
     facts = json.loads(r.stdout)
     assert facts["preset"] == "custom" and facts["resolution"] == cfg.resolution

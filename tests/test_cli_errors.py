@@ -6,7 +6,7 @@ from PIL import Image
 
 from conftest import run_cli
 
-TINY = ["--down", "4,4,4,4,4,4,4", "--up", "4,4,4,4,4,4", "--disc-width", "4", "--epochs", "1"]
+TINY = ["--down-filters", "4,4,4,4,4,4,4", "--up-filters", "4,4,4,4,4,4", "--disc-width", "4", "--epochs", "1"]
 
 
 def assert_one_line_error(r, *needles):
@@ -40,9 +40,9 @@ def test_wrong_flags(tmp_path, tiny_synth):
 
 def test_unknown_preset_and_bad_widths(tiny_synth, tmp_path):
     assert_one_line_error(run_cli("train", tiny_synth, "--preset", "huge"), "huge")
-    assert_one_line_error(run_cli("train", tiny_synth, "--down", "4,4,4", "--up", "4,4,4", "--out", tmp_path / "r"),
+    assert_one_line_error(run_cli("train", tiny_synth, "--down-filters", "4,4,4", "--up-filters", "4,4,4", "--out", tmp_path / "r"),
                           "up")
-    assert_one_line_error(run_cli("train", tiny_synth, "--down", "4,x", "--up", "4", "--out", tmp_path / "r"), "4,x")
+    assert_one_line_error(run_cli("train", tiny_synth, "--down-filters", "4,x", "--up-filters", "4", "--out", tmp_path / "r"), "4,x")
     assert not (tmp_path / "r").exists()
 
 

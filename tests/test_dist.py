@@ -16,7 +16,7 @@ def test_torchrun_two_processes_gloo(tiny_synth, tmp_path):
     out = tmp_path / "ddp"
     torchrun = Path(sys.executable).with_name("torchrun")
     cmd = [str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "seeing", "train", str(tiny_synth),
-           "--down", "4,4,4,4,4,4,4", "--up", "4,4,4,4,4,4", "--disc-width", "4", "--epochs", "2",
+           "--down-filters", "4,4,4,4,4,4,4", "--up-filters", "4,4,4,4,4,4", "--disc-width", "4", "--epochs", "2",
            "--out", str(out), "--workers", "1", "--device", "cpu"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)

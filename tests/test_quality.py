@@ -23,7 +23,7 @@ def test_panning_clip_moves_by_step():
 
 def test_report_of_a_tiny_run(tmp_path, tiny_synth):
     run = tmp_path / "tiny"
-    r = run_cli("train", tiny_synth, "--down", "4,4,4,4,4,4,4,4", "--up", "4,4,4,4,4,4,4", "--epochs", "1",
+    r = run_cli("train", tiny_synth, "--down-filters", "4,4,4,4,4,4,4,4", "--up-filters", "4,4,4,4,4,4,4", "--epochs", "1",
                 "--out", run, "--workers", "0")
     assert r.returncode == 0, r.stderr
     bundled = tmp_path / "bundled"

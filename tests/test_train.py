@@ -14,7 +14,7 @@ from seeing.arch import GeneratorConfig
 from seeing.train import evaluate, load_checkpoint, load_generator, train
 
 TINY = GeneratorConfig(down=[4] * 7, up=[4] * 6, resolution=128)  # the preset is not the point here
-TINY_FLAGS = ["--down", "4,4,4,4,4,4,4", "--up", "4,4,4,4,4,4", "--disc-width", "4"]
+TINY_FLAGS = ["--down-filters", "4,4,4,4,4,4,4", "--up-filters", "4,4,4,4,4,4", "--disc-width", "4"]
 
 
 def tiny_train(data, out, **kw):

@@ -25,7 +25,7 @@ def _int_list(text: str | None) -> list[int] | None:
 
 
 def resolve_config(preset: str | None, down: str | None, up: str | None, config: str | None):
-    """A GeneratorConfig from a preset name, --down/--up lists, or a JSON config file."""
+    """A GeneratorConfig from a preset name, --down-filters/--up-filters lists, or a JSON config file."""
     from .arch import GeneratorConfig, preset_config
     try:
         if config:
@@ -34,7 +34,7 @@ def resolve_config(preset: str | None, down: str | None, up: str | None, config:
         if down or up:
             d, u = _int_list(down), _int_list(up)
             if d is None or u is None:
-                raise UserError("--down and --up go together")
+                raise UserError("--down-filters and --up-filters go together")
             return GeneratorConfig(down=d, up=u, resolution=2 ** len(d))
         return preset_config(preset or "small")
     except (OSError, json.JSONDecodeError, TypeError, ValueError) as e:
@@ -43,8 +43,8 @@ def resolve_config(preset: str | None, down: str | None, up: str | None, config:
 
 @cli.command()
 @click.argument("target", required=False, default="small")
-@click.option("--down", help="custom down-layer filters, e.g. '8,16,32,64,128,256,512,512'")
-@click.option("--up", help="custom up-layer filters (one fewer than --down)")
+@click.option("--down-filters", "down", help="custom down-layer filters, e.g. '8,16,32,64,128,256,512,512'")
+@click.option("--up-filters", "up", help="custom up-layer filters (one fewer than --down-filters)")
 @click.option("--config", type=click.Path(dir_okay=False), help="a JSON generator config")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 def info(target, down, up, config, as_json):
@@ -163,8 +163,11 @@ def bench(as_json, presets, frames, clip_frames, out_dir):
 @cli.command()
 @click.argument("data_sources", metavar="DATA...", nargs=-1, required=True, type=click.Path())
 @click.option("--preset", type=click.Choice(["small", "medium", "large"]), default="small", show_default=True)
-@click.option("--down", help="custom down-layer filters instead of the preset, e.g. '4,8,16,32,64,128,256,512'")
-@click.option("--up", help="custom up-layer filters (one fewer than --down)")
+@click.option("--down-filters", "down", help="custom down-layer filters instead of the preset, e.g. '4,8,16,32,64,128,256,512'")
+@click.option("--up-filters", "up", help="custom up-layer filters (one fewer than --down-filters)")
+@click.option("--up", "up_mode", type=click.Choice(["resize", "transpose"]), default="resize", show_default=True,
+              help="up layers trained as nearest upsample + 3x3 conv (no checkerboard) or as the paper's free 4x4 "
+                   "transposed convs; the model file is the same")
 @click.option("--config", type=click.Path(dir_okay=False), help="a JSON generator config instead of the preset")
 @click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True, help="total epochs of the run")
 @click.option("--out", type=click.Path(file_okay=False), help="run folder  [default: runs/DATA-PRESET]")
@@ -177,8 +180,8 @@ def bench(as_json, presets, frames, clip_frames, out_dir):
 @click.option("--save-every", type=click.IntRange(min=0), default=10, show_default=True,
               help="keep epoch_NNN.pt every N epochs (0: only last.pt)")
 @click.option("--device", help="cuda, cuda:1, mps or cpu  [default: the best available]")
-def train(data_sources, preset, down, up, config, epochs, out, resume, batch_size, lr, seed, disc_width, workers,
-          save_every, device):
+def train(data_sources, preset, down, up, up_mode, config, epochs, out, resume, batch_size, lr, seed, disc_width,
+          workers, save_every, device):
     """Train a generator on DATA (image folders and/or video files) into a run folder."""
     import os
     from pathlib import Path
@@ -189,7 +192,7 @@ def train(data_sources, preset, down, up, config, epochs, out, resume, batch_siz
     from .train import train as run_training
     hook = os.environ.get("SEEING_INTERRUPT_AT_STEP")  # test hook: a real SIGINT after N steps
     try:
-        run_training(list(data_sources), out, cfg, preset="custom" if custom else preset, epochs=epochs,
+        run_training(list(data_sources), out, cfg, preset="custom" if custom else preset, epochs=epochs, up=up_mode,
                      batch_size=batch_size, lr=lr, seed=seed, resume=resume, device=device, workers=workers,
                      save_every=save_every, disc_width=disc_width, interrupt_at_step=int(hook) if hook else None,
                      log=lambda m: click.echo(m, err=True))

@@ -108,7 +108,7 @@ def _load_checkpoint(path: str | Path):
         ckpt = torch.load(p, map_location="cpu", weights_only=False)
         cfg = GeneratorConfig.from_dict(ckpt["config"]["generator"])
         deg = DegradeParams.from_dict(ckpt["config"]["degradation"])
-        gen = Generator(cfg)
+        gen = Generator(cfg, up=(ckpt.get("config") or {}).get("train", {}).get("up", "transpose"))
         gen.load_state_dict(ckpt["generator"])
     except (KeyError, TypeError, ValueError, RuntimeError, EOFError, OSError) as e:
         raise UserError(f"{p}: not a seeing checkpoint ({e.__class__.__name__}: {str(e).splitlines()[0][:200]})") from None
@@ -118,9 +118,12 @@ def _load_checkpoint(path: str | Path):
 def training_facts(ckpt: dict, source: str) -> dict:
     """The training facts that travel in the model file's metadata."""
     train = dict((ckpt.get("config") or {}).get("train") or {})
-    facts = {k: train[k] for k in ("preset", "epochs", "batch_size", "lr", "l1_weight", "seed") if k in train}
+    facts = {k: train[k] for k in ("preset", "epochs", "batch_size", "lr", "l1_weight", "lowpass_weight", "seed")
+             if k in train}
+    facts["up"] = train.get("up", "transpose")  # how the up layers were trained (the file's layers are the same)
     if "data" in train:
-        facts["data"] = Path(str(train["data"])).name
+        sources = train["data"] if isinstance(train["data"], list) else [train["data"]]
+        facts["data"] = ", ".join(Path(str(d)).name for d in sources)
     facts.update({"epoch": ckpt.get("epoch"), "step": ckpt.get("step"), "source": Path(source).name})
     metrics = ckpt.get("metrics")
     if isinstance(metrics, dict):

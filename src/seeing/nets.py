@@ -2,9 +2,55 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .arch import DISC_WIDTH, PRESETS, GeneratorConfig, layer_shapes, macs, preset_config  # noqa: F401
+
+# How the up layers are trained: "resize" (nearest 2x upsample + 3x3 conv, expanded exactly into the 4x4
+# transposed kernel, so no checkerboard) or "transpose" (the paper's free 4x4 kernels). The model file is the same.
+UP_MODES = ("resize", "transpose")
+
+# Row a of EXPAND holds the 3x3 taps that reach tap a of the 4x4 transposed kernel: K = EXPAND W3 EXPANDᵀ.
+EXPAND = ((0.0, 0.0, 1.0), (0.0, 1.0, 1.0), (1.0, 1.0, 0.0), (1.0, 0.0, 0.0))
+
+
+def expand_kernel(w3: torch.Tensor) -> torch.Tensor:
+    """(cin, cout, 3, 3) -> (cin, cout, 4, 4): conv_transpose2d(x, K, stride 2, pad 1) equals
+    conv2d(nearest_upsample_2x(x), w3.transpose(0, 1), pad 1) exactly."""
+    a = torch.tensor(EXPAND, dtype=w3.dtype, device=w3.device)
+    return a @ w3 @ a.T
+
+
+class ResizeConvTranspose2d(nn.Module):
+    """A 4x4 stride-2 transposed conv whose kernel is an expanded 3x3 one (Odena et al. 2016: resize-convolution).
+
+    Trains 9 weights per channel pair instead of 16 and cannot make a checkerboard; `weight` is the
+    expanded (cin, cout, 4, 4) kernel, so export and every runtime see an ordinary ConvTranspose2d.
+    """
+
+    def __init__(self, cin: int, cout: int, bias: bool):
+        super().__init__()
+        self.weight3 = nn.Parameter(torch.empty(cin, cout, 3, 3))
+        self.bias = nn.Parameter(torch.zeros(cout)) if bias else None
+        nn.init.normal_(self.weight3, 0.0, 0.02)
+
+    @property
+    def weight(self) -> torch.Tensor:
+        return expand_kernel(self.weight3)
+
+    def forward(self, x):  # (B, cin, H, W) -> (B, cout, 2H, 2W)
+        return F.conv_transpose2d(x, self.weight, self.bias, stride=2, padding=1)
+
+
+def up_conv(cin: int, cout: int, bias: bool, mode: str) -> nn.Module:
+    """The up-sampling conv of an up layer or the final layer, trained as `mode` (see UP_MODES)."""
+    if mode == "resize":
+        return ResizeConvTranspose2d(cin, cout, bias)
+    if mode == "transpose":
+        return nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=bias)
+    raise ValueError(f"unknown up mode {mode!r}; choose one of {', '.join(UP_MODES)}")
+
 
 class Down(nn.Module):
     """Conv 4x4 stride 2 (no bias) -> BatchNorm (not on the first layer) -> LeakyReLU."""
@@ -22,9 +68,9 @@ class Down(nn.Module):
 class Up(nn.Module):
     """ConvTranspose 4x4 stride 2 (no bias) -> BatchNorm -> dropout (optional) -> ReLU."""
 
-    def __init__(self, cin: int, cout: int, dropout: float, eps: float):
+    def __init__(self, cin: int, cout: int, dropout: float, eps: float, mode: str = "transpose"):
         super().__init__()
-        self.conv = nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False)
+        self.conv = up_conv(cin, cout, False, mode)
         self.norm = nn.BatchNorm2d(cout, eps=eps)
         self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.act = nn.ReLU()
@@ -34,21 +80,22 @@ class Up(nn.Module):
 
 
 class Generator(nn.Module):
-    """U-Net generator: (B, in, R, R) in [-1, 1] -> (B, out, R, R) in [-1, 1]."""
+    """U-Net generator: (B, in, R, R) in [-1, 1] -> (B, out, R, R) in [-1, 1]; `up` is how the up layers
+    and the final layer are trained (UP_MODES)."""
 
-    def __init__(self, cfg: GeneratorConfig):
+    def __init__(self, cfg: GeneratorConfig, up: str = "transpose"):
         super().__init__()
-        self.cfg = cfg
+        self.cfg, self.up_mode = cfg, up
         d, u = cfg.down, cfg.up
         self.down = nn.ModuleList(
             Down(cfg.in_channels if i == 0 else d[i - 1], d[i], i > 0, cfg.leaky_slope, cfg.bn_eps) for i in range(len(d)))
         ups = []
         cin = d[-1]
         for i, cout in enumerate(u):
-            ups.append(Up(cin, cout, cfg.dropout if i < cfg.dropout_layers else 0.0, cfg.bn_eps))
+            ups.append(Up(cin, cout, cfg.dropout if i < cfg.dropout_layers else 0.0, cfg.bn_eps, up))
             cin = cout + d[-2 - i]  # concatenated with the mirrored down layer
         self.up = nn.ModuleList(ups)
-        self.final = nn.ConvTranspose2d(cin, cfg.out_channels, 4, 2, 1, bias=True)
+        self.final = up_conv(cin, cfg.out_channels, True, up)
 
     def forward(self, x):  # (B, in, R, R)
         skips = []

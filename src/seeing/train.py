@@ -29,7 +29,7 @@ from .arch import DISC_WIDTH, GeneratorConfig
 from .degrade import DegradeParams, default_grid, degrade, training_pair
 from .errors import UserError
 from .files import atomic_write
-from .nets import Generator, PatchGAN
+from .nets import Generator, PatchGAN, ResizeConvTranspose2d
 
 CHECKPOINT_VERSION = 1
 
@@ -49,6 +49,8 @@ class TrainConfig:
     save_every: int = 10  # also keep epoch_NNN.pt every this many epochs (0: only last.pt)
     workers: int = 0  # threads decoding the dataset
     amp: bool = True  # mixed precision (CUDA only)
+    up: str = "resize"  # how the up layers are trained (nets.UP_MODES); checkpoints without it used "transpose"
+    lowpass_weight: float = 0.0  # weight of an L1 term on the degraded (blurred grey) output against the target's
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -92,7 +94,11 @@ def init_distributed(device_name: str | None) -> tuple[int, int, torch.device]:
 def init_weights(module: torch.nn.Module) -> None:
     """pix2pix initialisation: conv weights N(0, 0.02), BatchNorm gamma N(1, 0.02), biases 0."""
     for m in module.modules():
-        if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+        if isinstance(m, ResizeConvTranspose2d):
+            torch.nn.init.normal_(m.weight3, 0.0, 0.02)
+            if m.bias is not None:
+                torch.nn.init.zeros_(m.bias)
+        elif isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
             torch.nn.init.normal_(m.weight, 0.0, 0.02)
             if m.bias is not None:
                 torch.nn.init.zeros_(m.bias)
@@ -168,9 +174,14 @@ def load_generator(path_or_run: str | os.PathLike):
     ckpt = load_checkpoint(path_or_run)
     cfg = GeneratorConfig.from_dict(ckpt["config"]["generator"])
     deg = DegradeParams.from_dict(ckpt["config"]["degradation"])
-    gen = Generator(cfg)
+    gen = Generator(cfg, up=up_mode(ckpt))
     gen.load_state_dict(ckpt["generator"])
     return gen.eval(), cfg, deg, ckpt
+
+
+def up_mode(ckpt: dict) -> str:
+    """How a checkpoint's up layers were trained (runs from before the choice existed used "transpose")."""
+    return (ckpt.get("config") or {}).get("train", {}).get("up", "transpose")
 
 
 def _save(path: Path, obj: dict) -> None:
@@ -198,17 +209,24 @@ def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(gen: torch.nn.Module, inp: torch.Tensor, target: torch.Tensor, batch: int = 8) -> tuple[dict, torch.Tensor]:
-    """Held-out L1 (on [-1, 1], as trained), PSNR and SSIM (on [0, 1]); returns (metrics, outputs)."""
+def evaluate(gen: torch.nn.Module, inp: torch.Tensor, target: torch.Tensor, deg: DegradeParams | None = None,
+             batch: int = 8) -> tuple[dict, torch.Tensor]:
+    """Held-out L1 (on [-1, 1], as trained), PSNR and SSIM (on [0, 1]), and with `deg` what a viewer sees
+    (seeing.measures: lattice, input fidelity, detail, colour); returns (metrics, outputs)."""
     was_training = gen.training
     gen.eval()
     outs = torch.cat([gen(inp[i:i + batch]).float() for i in range(0, len(inp), batch)])
     gen.train(was_training)
     a, b = (outs + 1) / 2, (target + 1) / 2
     mse = ((a - b) ** 2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
-    return {"heldout_l1": float((outs - target).abs().mean()),
-            "psnr": float((10 * torch.log10(1 / mse)).mean()),
-            "ssim": float(ssim(a, b))}, outs
+    metrics = {"heldout_l1": float((outs - target).abs().mean()),
+               "psnr": float((10 * torch.log10(1 / mse)).mean()),
+               "ssim": float(ssim(a, b))}
+    if deg is not None:
+        from .measures import viewer_measures
+        to_hwc = lambda t: t.clamp(0, 1).permute(0, 2, 3, 1).double().cpu().numpy()  # noqa: E731
+        metrics.update(viewer_measures(to_hwc(a), to_hwc(b), inp.double().cpu().numpy(), deg))
+    return metrics, outs
 
 
 def sample_grid(inp: torch.Tensor, out: torch.Tensor, target: torch.Tensor) -> np.ndarray:
@@ -221,8 +239,17 @@ def sample_grid(inp: torch.Tensor, out: torch.Tensor, target: torch.Tensor) -> n
 
 # ---------------------------------------------------------------- the loop
 
-def gan_step(gen, disc, opt_g, opt_d, scaler, inp, target, l1_weight: float, amp: bool, freeze_d: bool) -> dict:
-    """One pix2pix step: update D on (real, fake), then G on GAN + l1_weight x L1. Returns the losses."""
+def lowpass(rgb: torch.Tensor, blur: torch.Tensor) -> torch.Tensor:
+    """The live degradation without brightness/contrast: (B, 3, R, R) in [-1, 1] -> (B, R, R) blurred luma."""
+    from .degrade import LUMA
+    grey = torch.einsum("bchw,c->bhw", rgb, torch.tensor(LUMA, dtype=rgb.dtype, device=rgb.device))
+    return blur @ grey @ blur.T
+
+
+def gan_step(gen, disc, opt_g, opt_d, scaler, inp, target, l1_weight: float, amp: bool, freeze_d: bool,
+             lowpass_weight: float = 0.0, blur: torch.Tensor | None = None) -> dict:
+    """One pix2pix step: update D on (real, fake), then G on GAN + l1_weight x L1 (+ lowpass_weight x L1 of
+    the blurred luma, what the next live frame's input is made of). Returns the losses."""
     bce = F.binary_cross_entropy_with_logits
     dev = inp.device.type
     with torch.autocast(dev, enabled=amp):
@@ -241,6 +268,8 @@ def gan_step(gen, disc, opt_g, opt_d, scaler, inp, target, l1_weight: float, amp
         loss_gan = bce(d_fake_g, torch.ones_like(d_fake_g))
         loss_l1 = F.l1_loss(fake.float(), target)
         loss_g = loss_gan + l1_weight * loss_l1
+        if lowpass_weight:
+            loss_g = loss_g + lowpass_weight * F.l1_loss(lowpass(fake.float(), blur), lowpass(target, blur))
     opt_g.zero_grad(set_to_none=True)
     scaler.scale(loss_g).backward()
     scaler.step(opt_g)
@@ -280,8 +309,8 @@ class _StopFlag:
 def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: GeneratorConfig | None = None,
           preset: str = "small", epochs: int = 10, batch_size: int = 4, lr: float = 2e-4, seed: int = 0,
           resume: bool = False, device: str | None = None, workers: int = 0, save_every: int = 10,
-          disc_width: int | None = None, progress: bool = True, interrupt_at_step: int | None = None,
-          log=print) -> dict:
+          disc_width: int | None = None, up: str = "resize", lowpass_weight: float = 0.0, progress: bool = True,
+          interrupt_at_step: int | None = None, log=print) -> dict:
     """Train a generator on DATA into the run folder OUT; returns the last epoch's metrics.
 
     Raises KeyboardInterrupt after saving OUT/last.pt when interrupted (Ctrl-C).
@@ -298,7 +327,7 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
         ckpt = load_checkpoint(out, map_location=dev)
         gen_cfg = GeneratorConfig.from_dict(ckpt["config"]["generator"])
         deg = DegradeParams.from_dict(ckpt["config"]["degradation"])
-        tc = ckpt["config"]["train"]
+        tc = {"up": up_mode(ckpt), **ckpt["config"]["train"]}
         tcfg = TrainConfig(**{k: v for k, v in tc.items() if k in TrainConfig.__dataclass_fields__})
         tcfg.epochs = epochs
         data = list(data) or list(tcfg.data)
@@ -310,7 +339,7 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
         tcfg = TrainConfig(preset=preset, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                            data=[str(d) for d in data], disc_width=disc_width or DISC_WIDTH.get(preset, 16),
                            load_size=round(gen_cfg.resolution * max(deg.scale_range)), save_every=save_every,
-                           workers=workers)
+                           workers=workers, up=up, lowpass_weight=lowpass_weight)
     if batch_size < 1 or epochs < 1:
         raise UserError("--batch-size and --epochs must be at least 1")
     amp = tcfg.amp and dev.type == "cuda"
@@ -330,7 +359,7 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
     torch.manual_seed(tcfg.seed)
     np.random.seed(tcfg.seed % 2 ** 32)
     random.seed(tcfg.seed)
-    gen, disc = Generator(gen_cfg), PatchGAN(gen_cfg.in_channels + gen_cfg.out_channels, tcfg.disc_width)
+    gen, disc = Generator(gen_cfg, up=tcfg.up), PatchGAN(gen_cfg.in_channels + gen_cfg.out_channels, tcfg.disc_width)
     init_weights(gen)
     init_weights(disc)
     gen.to(dev).train()
@@ -377,6 +406,8 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
                              align_corners=False, antialias=True).clamp(0, 1)
     held_inp = degrade(held_rgb.double(), deg).float().to(dev)
     held_target = (held_rgb * 2 - 1).to(dev)
+    from .degrade import blur_matrix
+    blur = torch.from_numpy(blur_matrix(res, deg)).float().to(dev)
 
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
@@ -421,7 +452,7 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
                     rgb = cache[idx].to(dev, non_blocking=True).permute(0, 3, 1, 2).float().div_(255)
                     inp, target = training_pair(rgb, deg, pair_gen)
                     losses = gan_step(g_model, d_model, opt_g, opt_d, scaler, inp, target, tcfg.l1_weight, amp,
-                                      freeze_d=world == 1)
+                                      freeze_d=world == 1, lowpass_weight=tcfg.lowpass_weight, blur=blur)
                     step += 1
                     steps_this_run += 1
                     for k in ("g_gan", "g_l1", "d"):
@@ -443,7 +474,7 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
                     metrics = {"epoch": epoch + 1, "step": step, "g_gan": sums[0].item() / sums[3].item(),
                                "g_l1": sums[1].item() / sums[3].item(), "d": sums[2].item() / sums[3].item(),
                                "images_per_s": acc["images"] / max(acc["seconds"], 1e-9)}
-                    held_metrics, held_out = evaluate(gen, held_inp, held_target)
+                    held_metrics, held_out = evaluate(gen, held_inp, held_target, deg)
                     metrics.update(held_metrics)
                     grid = sample_grid(held_inp[:4], held_out[:4], held_target[:4])
                     from .synth import png_bytes
@@ -456,7 +487,9 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
                         f.write(json.dumps(metrics) + "\n")
                     say(f"epoch {epoch + 1}/{tcfg.epochs}: g_l1 {metrics['g_l1']:.4f} g_gan {metrics['g_gan']:.3f} "
                         f"d {metrics['d']:.3f} | held-out L1 {metrics['heldout_l1']:.4f} PSNR {metrics['psnr']:.2f} "
-                        f"SSIM {metrics['ssim']:.3f} | {metrics['images_per_s']:.1f} img/s")
+                        f"SSIM {metrics['ssim']:.3f} lattice {metrics['lattice_worst']:.1f} (k {metrics['lattice_worst_k']}) "
+                        f"fidelity {metrics['fidelity_db']:.1f} dB detail {metrics['detail']:.2f} "
+                        f"colour {metrics['colour']:.1f} | {metrics['images_per_s']:.1f} img/s")
     except KeyboardInterrupt:
         if world > 1 and rank == 0:  # under torchrun: best effort, the epoch restarts
             _save(out / "last.pt", checkpoint(epoch, metrics))
