@@ -42,3 +42,14 @@ def test_report_of_a_tiny_run(tmp_path, tiny_synth):
     assert p["uint8"]["size"] < p["float16"]["size"] < p["float32"]["size"]
     assert res["flicker"]["output_smoothed"] <= res["flicker"]["output"] + 1e-9
     json.dumps(res)  # plain data throughout
+    # what a viewer sees: the report's table, the figures, and the same measures per epoch in metrics.jsonl
+    from seeing.measures import LATTICE_K
+    v = res["viewer"]
+    assert "| held-out images |" in text and "ordinary photos |" in text
+    assert set(v["heldout"]["lattice"]) == {str(k) for k in LATTICE_K} and v["photos"]["photos"] == 13
+    for m in (v["heldout"], v["photos"]):
+        assert m["lattice_worst"] == max(m["lattice"].values()) and m["detail"] > 0 and m["colour"] > 0
+        assert 5 < m["fidelity_db"] < 80
+    epoch = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    for key in ("lattice", "lattice_worst", "lattice_targets", "fidelity_db", "detail", "colour"):
+        assert key in epoch

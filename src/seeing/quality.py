@@ -4,8 +4,12 @@
 
 For each run folder: export float32, float16 and uint8 model files (as `seeing export` does), run
 them through the Python runtime on the run's held-out images, and measure held-out L1/PSNR/SSIM,
-each precision's output PSNR against float32, a sample grid, and the flicker of the output on a
-slowly panning clip (mean absolute change between consecutive frames) with and without smoothing.
+each precision's output PSNR against float32, what a viewer sees (seeing.measures: lattice, input
+fidelity, detail, colour) on the held-out images and on ordinary photos, a sample grid, and the flicker of
+the output on a slowly panning clip (mean absolute change between consecutive frames) with and without smoothing.
+
+The ordinary photos are the ones scikit-image ships inside its package (a test dependency, read as files,
+never downloaded at run time); without it the photo row is left out.
 """
 from __future__ import annotations
 
@@ -17,6 +21,35 @@ import numpy as np
 
 PRECISIONS = ("float32", "float16", "uint8")
 FLICKER_SMOOTH = 0.6  # the smoothing the flicker figure is measured with
+# scikit-image's bundled photographs (skimage/data): people, animals, objects, textures, landscapes.
+PHOTOS = ("astronaut.png", "brick.png", "camera.png", "chelsea.png", "coffee.png", "coins.png", "grass.png",
+          "gravel.png", "hubble_deep_field.jpg", "moon.png", "motorcycle_left.png", "retina.jpg", "rocket.jpg")
+
+
+def ordinary_photos() -> list[np.ndarray]:
+    """The PHOTOS as (H, W, 3) uint8 arrays (grey ones repeated), or [] where scikit-image is not installed."""
+    import importlib.util
+
+    from PIL import Image
+    spec = importlib.util.find_spec("skimage")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    folder = Path(list(spec.submodule_search_locations)[0]) / "data"
+    return [np.asarray(Image.open(folder / name).convert("RGB")) for name in PHOTOS if (folder / name).is_file()]
+
+
+def photo_measures(rt, photos: list[np.ndarray], targets: np.ndarray) -> dict:
+    """What a viewer sees when the model looks at ordinary photos: lattice and input fidelity of its outputs,
+    and detail and colour against the world's own (held-out) targets."""
+    from .measures import colour_distance, detail, input_fidelity, lattice, worst_lattice
+    x = np.stack([rt.degrade(p) for p in photos])
+    out = np.concatenate([rt.run_degraded(xi[None, None]) for xi in x])
+    o = ((out.transpose(0, 2, 3, 1) + 1) / 2).clip(0, 1)
+    lat = lattice(o)
+    k, worst = worst_lattice(lat)
+    return {"photos": len(photos), "lattice": {str(kk): v for kk, v in lat.items()}, "lattice_worst_k": k,
+            "lattice_worst": worst, "fidelity_db": input_fidelity(o, x, rt.model.degradation),
+            "detail": detail(o, targets), "colour": colour_distance(o, targets)}
 
 
 def _metrics(out: np.ndarray, target: np.ndarray) -> dict:
@@ -76,6 +109,13 @@ def evaluate_run(run: Path, out_dir: Path, bundled: Path | None = None) -> dict:
         for prec in PRECISIONS:
             result["precisions"][prec]["psnr_vs_float32"] = psnr(outs[prec], outs["float32"])
 
+    from .measures import viewer_measures
+    to01 = lambda a: ((a.transpose(0, 2, 3, 1) + 1) / 2).clip(0, 1)  # noqa: E731  (N, 3, R, R) [-1, 1] -> NHWC
+    result["viewer"] = {"heldout": viewer_measures(to01(outs["uint8"]), to01(target), x, deg)}
+    photos = ordinary_photos()
+    if photos:
+        result["viewer"]["photos"] = photo_measures(uint8_rt, photos, to01(target))
+
     # sample grid: degraded input | uint8 output | target, 6 rows
     rows = []
     for i in range(min(6, len(images))):
@@ -114,6 +154,7 @@ def render(results: list[dict], command: str) -> str:
         for prec, m in r["precisions"].items():
             vs = "reference" if prec == "float32" else f"{m['psnr_vs_float32']:.1f}"
             lines.append(f"| {prec} | {m['size'] / 1e6:.2f} MB | {m['l1']:.4f} | {m['psnr']:.2f} | {m['ssim']:.4f} | {vs} |")
+        lines += ["", *viewer_table(r["viewer"])]
         f = r["flicker"]
         lines += ["", f"![degraded input | output (uint8) | target](quality/{r['grid']})", "",
                   f"Flicker on a slowly panning clip ({f['frames']} frames, 2 px per frame), mean absolute change "
@@ -122,6 +163,30 @@ def render(results: list[dict], command: str) -> str:
                   "| ---: | ---: | ---: | ---: |",
                   f"| {f['input']:.2f} | {f['degraded']:.2f} | {f['output']:.2f} | {f['output_smoothed']:.2f} |", ""]
     return "\n".join(lines)
+
+
+def viewer_table(viewer: dict) -> list[str]:
+    """Markdown rows of what a viewer sees (uint8 file) on the held-out images and on ordinary photos."""
+    from .measures import LATTICE_K
+    ks = " / ".join(str(k) for k in LATTICE_K)
+    lines = ["What a viewer sees (uint8 file; `seeing.measures`): the lattice ratio at k = " + ks + " cycles per "
+             "256 px (natural images about 1; a checkerboard 5-300), input fidelity (PSNR of the output's own live "
+             "degradation against the input it was given), detail (off-axis power at 24-120 cycles, outputs over "
+             "targets) and colour (sliced Wasserstein distance of the RGB distributions to the targets, 0-255 units).",
+             "", f"| inputs | lattice k = {ks} | worst | fidelity (dB) | detail | colour |",
+             "| --- | --- | ---: | ---: | ---: | ---: |"]
+
+    def row(label, m):
+        lat = " / ".join(f"{m['lattice'][str(k)]:.1f}" for k in LATTICE_K)
+        return (f"| {label} | {lat} | {m['lattice_worst']:.1f} (k {m['lattice_worst_k']}) | {m['fidelity_db']:.1f} | "
+                f"{m['detail']:.2f} | {m['colour']:.1f} |")
+    h = viewer["heldout"]
+    lines.append(row("held-out images", h))
+    tgt = " / ".join(f"{h['lattice_targets'][str(k)]:.1f}" for k in LATTICE_K)
+    lines.append(f"| their targets | {tgt} | {max(h['lattice_targets'].values()):.1f} | | 1.00 | 0.0 |")
+    if "photos" in viewer:
+        lines.append(row(f"{viewer['photos']['photos']} ordinary photos", viewer["photos"]))
+    return lines + [""]
 
 
 def write_report(runs: list[str | Path], out: str | Path, bundled_dir: Path | None = None, command: str = "") -> list[dict]:
