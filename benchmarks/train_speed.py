@@ -3,7 +3,7 @@
 A benchmark, not a test. Random images stand in for data (the step's cost does not depend on them).
 
     .venv/bin/python benchmarks/train_speed.py [--device cpu|cuda|mps] [--steps 10] [--presets small,medium,large]
-                                               [--threads N] [--json]
+                                               [--threads N] [--up resize,transpose] [--json]
 """
 from __future__ import annotations
 
@@ -26,11 +26,12 @@ def sync(dev: torch.device):
         torch.mps.synchronize()
 
 
-def measure(preset: str, dev: torch.device, steps: int, warmup: int, batch: int, amp: bool) -> dict:
+def measure(preset: str, dev: torch.device, steps: int, warmup: int, batch: int, amp: bool,
+            up: str = "resize") -> dict:
     cfg = preset_config(preset)
     deg = DegradeParams()
     torch.manual_seed(0)
-    gen, disc = Generator(cfg).to(dev).train(), PatchGAN(4, DISC_WIDTH[preset]).to(dev).train()
+    gen, disc = Generator(cfg, up=up).to(dev).train(), PatchGAN(4, DISC_WIDTH[preset]).to(dev).train()
     init_weights(gen)
     init_weights(disc)
     opt_g = torch.optim.Adam(gen.parameters(), 2e-4, betas=(0.5, 0.999))
@@ -55,7 +56,7 @@ def measure(preset: str, dev: torch.device, steps: int, warmup: int, batch: int,
     sync(dev)
     dt = (time.perf_counter() - t0) / steps
     return {"preset": preset, "params": param_counts(cfg)["params"], "disc_width": DISC_WIDTH[preset],
-            "device": str(dev), "amp": amp, "batch": batch, "s_per_step": dt, "images_per_s": batch / dt}
+            "device": str(dev), "up": up, "amp": amp, "batch": batch, "s_per_step": dt, "images_per_s": batch / dt}
 
 
 def main():
@@ -67,20 +68,23 @@ def main():
     ap.add_argument("--presets", default="small,medium,large")
     ap.add_argument("--no-amp", action="store_true", help="float32 on CUDA too")
     ap.add_argument("--threads", type=int, help="torch CPU threads (on a busy shared machine 1 avoids oversubscription)")
+    ap.add_argument("--up", default="resize", help="comma-separated up modes to compare (resize, transpose)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
     dev = pick_device(a.device)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{torch.get_num_threads()} CPU threads"
-    rows = [measure(p.strip(), dev, a.steps, a.warmup, a.batch_size, not a.no_amp) for p in a.presets.split(",")]
+    rows = [measure(p.strip(), dev, a.steps, a.warmup, a.batch_size, not a.no_amp, up.strip())
+            for p in a.presets.split(",") for up in a.up.split(",")]
     if a.json:
         print(json.dumps(rows, indent=2))
         return
     print(f"training speed on {dev} ({name}), torch {torch.__version__}, batch {a.batch_size}, {a.steps} steps")
-    print(f"{'preset':<8} {'params':>12} {'D width':>8} {'amp':>5} {'s/step':>9} {'images/s':>9}")
+    print(f"{'preset':<8} {'up':<9} {'params':>12} {'D width':>8} {'amp':>5} {'s/step':>9} {'images/s':>9}")
     for r in rows:
-        print(f"{r['preset']:<8} {r['params']:>12,} {r['disc_width']:>8} {str(r['amp']):>5} {r['s_per_step']:>9.4f} "
+        print(f"{r['preset']:<8} {r['up']:<9} {r['params']:>12,} {r['disc_width']:>8} {str(r['amp']):>5} "
+              f"{r['s_per_step']:>9.4f} "
               f"{r['images_per_s']:>9.1f}")
 
 
