@@ -44,7 +44,7 @@ bench-web: setup chromium benchmarks/web/node_modules/.installed
 DM := build/default-model
 DEFAULT_EPOCHS ?= 45
 default-model: setup
-	OMP_NUM_THREADS=1 $(BIN)/seeing data synth $(DM)/nebula --kind nebula -n 600 --seed 1
+	OMP_NUM_THREADS=1 $(BIN)/seeing data synth $(DM)/nebula --kind nebula --palette random -n 600 --seed 1
 	OMP_NUM_THREADS=1 $(BIN)/seeing train $(DM)/nebula --preset small --epochs $(DEFAULT_EPOCHS) --seed 0 \
 		--save-every 5 --out $(DM)/nebula-small $(if $(wildcard $(DM)/nebula-small/last.pt),--resume)
 	$(BIN)/seeing export $(DM)/nebula-small --precision uint8 --out src/seeing/models

@@ -1,8 +1,7 @@
 """Datasets: every image mode loads as the right RGB, folders are searched recursively, junk is skipped
-and counted, videos are read through PyAV, `data frames` skips dark frames, synth sets are deterministic."""
+and counted, videos are read through PyAV, `data frames` skips dark frames (synth sets: test_synth.py)."""
 from __future__ import annotations
 
-import io
 
 import av
 import numpy as np
@@ -12,7 +11,6 @@ from PIL import Image
 from conftest import run_cli
 from seeing.data import load_dataset, read_image, split_heldout, video_frames
 from seeing.errors import UserError
-from seeing.synth import KINDS, make_image, write_set
 
 
 def test_grey_l(tmp_path):
@@ -188,32 +186,3 @@ def test_data_frames_all_dark_is_an_error(tmp_path):
     r = run_cli("data", "frames", tmp_path / "black.y4m", tmp_path / "out", "-n", 3)
     assert r.returncode == 2
     assert "dark" in r.stderr and len(r.stderr.strip().splitlines()) == 1
-
-
-def test_synth_deterministic(tmp_path):
-    a = write_set(tmp_path / "a", "aurora", 3, seed=5, size=64, progress=False)
-    b = write_set(tmp_path / "b", "aurora", 3, seed=5, size=64, progress=False)
-    c = write_set(tmp_path / "c", "aurora", 3, seed=6, size=64, progress=False)
-    for pa, pb, pc in zip(a, b, c):
-        assert pa.read_bytes() == pb.read_bytes()
-        assert pa.read_bytes() != pc.read_bytes()
-    img = np.asarray(Image.open(io.BytesIO(a[1].read_bytes())))
-    np.testing.assert_array_equal(img, make_image("aurora", 5, 1, 64))
-
-
-def test_synth_kinds_differ_and_are_textured():
-    imgs = {k: make_image(k, 0, 0).astype(float) for k in KINDS}
-    for k, img in imgs.items():
-        assert img.shape == (256, 256, 3)
-        assert img.std() > 15, k  # not flat
-        assert np.abs(np.diff(img, axis=1)).mean() > 1.0, k  # has texture at the pixel scale
-    ks = list(KINDS)
-    for i in range(len(ks)):
-        for j in range(i + 1, len(ks)):
-            assert np.abs(imgs[ks[i]] - imgs[ks[j]]).mean() > 10, (ks[i], ks[j])
-
-
-def test_synth_cli(tmp_path):
-    r = run_cli("data", "synth", tmp_path / "s", "--kind", "marble", "-n", 3, "--seed", 1, "--size", 32)
-    assert r.returncode == 0, r.stderr
-    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [f"marble_{i:05d}.png" for i in range(3)]

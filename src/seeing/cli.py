@@ -85,14 +85,20 @@ def data_frames(video, out, count, size):
 
 @data.command("synth")
 @click.argument("out", type=click.Path(file_okay=False))
-@click.option("--kind", type=click.Choice(["nebula", "aurora", "waves", "marble"]), default="nebula", show_default=True)
+@click.option("--kind", type=click.Choice(["waves", "clouds", "flowers", "nebula", "aurora", "marble"]),
+              default="nebula", show_default=True, help="the world: ocean swell and foam, daytime cumulus, "
+              "flower close-ups, Hubble-like nebula, aurora over hills, agate bands")
+@click.option("--palette", type=click.Choice(["hubble", "random"]),
+              help="nebula colours: one Hubble-like family (the default) or a random palette per image")
 @click.option("-n", "count", type=click.IntRange(min=1), default=500, show_default=True, help="number of images")
 @click.option("--seed", type=int, default=0, show_default=True, help="the same seed gives identical files")
 @click.option("--size", type=click.IntRange(min=16, max=4096), default=256, show_default=True)
-def data_synth(out, kind, count, seed, size):
+def data_synth(out, kind, palette, count, seed, size):
     """A procedural image set in OUT/ (KIND_NNNNN.png), to try everything without data."""
     from .synth import write_set
-    paths = write_set(out, kind, count, seed, size)
+    if palette is not None and kind != "nebula":
+        raise click.UsageError(f"--palette is for --kind nebula, not {kind}")
+    paths = write_set(out, kind, count, seed, size, palette=palette)
     click.echo(f"wrote {len(paths)} {kind} images to {out}")
 
 
