@@ -174,6 +174,9 @@ def bench(as_json, presets, frames, clip_frames, out_dir):
 @click.option("--up", "up_mode", type=click.Choice(["resize", "transpose"]), default="resize", show_default=True,
               help="up layers trained as nearest upsample + 3x3 conv (no checkerboard) or as the paper's free 4x4 "
                    "transposed convs; the model file is the same")
+@click.option("--lowpass-weight", type=click.FloatRange(min=0), default=100.0, show_default=True,
+              help="weight of an L1 term between the degraded output and the degraded target (keeps the output "
+                   "following the camera)")
 @click.option("--config", type=click.Path(dir_okay=False), help="a JSON generator config instead of the preset")
 @click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True, help="total epochs of the run")
 @click.option("--out", type=click.Path(file_okay=False), help="run folder  [default: runs/DATA-PRESET]")
@@ -186,7 +189,7 @@ def bench(as_json, presets, frames, clip_frames, out_dir):
 @click.option("--save-every", type=click.IntRange(min=0), default=10, show_default=True,
               help="keep epoch_NNN.pt every N epochs (0: only last.pt)")
 @click.option("--device", help="cuda, cuda:1, mps or cpu  [default: the best available]")
-def train(data_sources, preset, down, up, up_mode, config, epochs, out, resume, batch_size, lr, seed, disc_width,
+def train(data_sources, preset, down, up, up_mode, lowpass_weight, config, epochs, out, resume, batch_size, lr, seed, disc_width,
           workers, save_every, device):
     """Train a generator on DATA (image folders and/or video files) into a run folder."""
     import os
@@ -199,6 +202,7 @@ def train(data_sources, preset, down, up, up_mode, config, epochs, out, resume, 
     hook = os.environ.get("SEEING_INTERRUPT_AT_STEP")  # test hook: a real SIGINT after N steps
     try:
         run_training(list(data_sources), out, cfg, preset="custom" if custom else preset, epochs=epochs, up=up_mode,
+                     lowpass_weight=lowpass_weight,
                      batch_size=batch_size, lr=lr, seed=seed, resume=resume, device=device, workers=workers,
                      save_every=save_every, disc_width=disc_width, interrupt_at_step=int(hook) if hook else None,
                      log=lambda m: click.echo(m, err=True))
