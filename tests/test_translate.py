@@ -136,3 +136,104 @@ def test_bad_inputs_exit_2_and_keep_outputs(tmp_path, model_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["translate", str(tmp_path / "bad.png"), str(tmp_path / "bad.png"), str(tmp_path / "o.png")])
     assert e.value.code == 2
+
+
+# Real inputs written by real encoders: name -> (file name, muxer, encoder, pix_fmt, rate, frames, options, rotation)
+INPUTS = {
+    "h264-mp4": ("in.mp4", None, "libx264", "yuv420p", Fraction(25), 100, {}, 0),  # 83 frames broke PyAV 18 muxing
+    "vp9-webm": ("in.webm", None, "libvpx-vp9", "yuv420p", Fraction(24), 7, {}, 0),
+    "mjpeg-avi": ("in.avi", None, "mjpeg", "yuvj420p", Fraction(15), 6, {}, 0),
+    "y4m": ("in.y4m", "yuv4mpegpipe", "rawvideo", "yuv420p", Fraction(30000, 1001), 5, {}, 0),
+    "gif": ("in.gif", None, "gif", "rgb8", Fraction(10), 6, {}, 0),
+    "bframes-mkv": ("in.mkv", None, "libx264", "yuv420p", Fraction(12), 10, {"bframes": "3", "b-pyramid": "normal"}, 0),
+    "rotated-mp4": ("rot.mp4", None, "libx264", "yuv420p", Fraction(20), 6, {}, 90),
+}
+
+
+def _encode(path, frames, fmt, codec, pix_fmt, rate, options, rotation):
+    """A clip as a camera, a phone or ffmpeg would write it; returns (pts, dts) of its packets."""
+    order = []
+    with av.open(str(path), "w", format=fmt) as c:
+        s = c.add_stream(codec, rate=rate, options=options)
+        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], pix_fmt
+        if rotation:
+            s.set_display_rotation(rotation)
+        for f in [*frames, None]:
+            for p in s.encode(None if f is None else av.VideoFrame.from_ndarray(f, format="rgb24")):
+                order.append((p.pts, p.dts))
+                c.mux(p)
+    return order
+
+
+@pytest.fixture(scope="module")
+def real_inputs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("inputs")
+    made = {}
+    for name, (file, fmt, codec, pix_fmt, rate, count, options, rotation) in INPUTS.items():
+        path = folder / name / file
+        path.parent.mkdir()
+        order = _encode(path, _frames(count, 48, 80), fmt, codec, pix_fmt, rate, options, rotation)
+        made[name] = path, order
+    return made
+
+
+@pytest.mark.parametrize("out_ext", [".mp4", ".webm", ".mkv"])
+@pytest.mark.parametrize("name", list(INPUTS))
+def test_real_inputs_to_every_output(tmp_path, model_path, real_inputs, name, out_ext):
+    src, order = real_inputs[name]
+    *_, rate, count, _, rotation = INPUTS[name]
+    if name == "bframes-mkv":  # the clip does hold B-frames: packets arrive out of presentation order
+        assert any(pts != dts for pts, dts in order)
+    out = tmp_path / f"out{out_ext}"
+    main(["translate", str(model_path), str(src), str(out), "--side-by-side"])  # the input view shows rotation
+    got, got_rate = _read_video(out)
+    assert len(got) == count and got[0].shape == (64, 128, 3)
+    assert got_rate == rate
+    with av.open(str(src)) as c:  # the frames the model saw: upright, as a player shows them
+        decoded = [f.to_ndarray(format="rgb24") for f in c.decode(c.streams.video[0])]
+        assert len(decoded) == count
+    tr = Translator(Runtime(model_path), side_by_side=True)
+
+    def luma_err(img, frame):
+        d = img.astype(np.float64) - tr(frame).astype(np.float64)
+        return np.abs(d @ np.array([0.299, 0.587, 0.114])).mean()
+
+    upright = [np.rot90(f, rotation // 90) for f in decoded]
+    errs = [luma_err(g, f) for g, f in zip(got, upright)]
+    assert max(errs) < 6, errs
+    if rotation:  # the rotation tag was applied: the frames as stored are further away
+        assert min(luma_err(g, f) for g, f in zip(got, decoded)) > max(errs)
+    assert not list(tmp_path.glob(".*"))
+
+
+def test_gif_is_a_video_everywhere(tmp_path, model_path, real_inputs):
+    from seeing.data import find_files
+    from seeing.translate import IMAGE_EXTS, VIDEO_EXTS
+
+    src, _ = real_inputs["gif"]
+    assert ".gif" in VIDEO_EXTS and ".gif" not in IMAGE_EXTS
+    assert find_files([src.parent]) == ([], [src], [])
+    main(["translate", str(model_path), str(src), str(tmp_path / "out.gif")])
+    got, got_rate = _read_video(tmp_path / "out.gif")
+    assert len(got) == 6 and got_rate == 10
+    Image.fromarray(_frames(1)[0]).save(tmp_path / "still.png")
+    with pytest.raises(SystemExit) as e:  # one image does not make an animation
+        main(["translate", str(model_path), str(tmp_path / "still.png"), str(tmp_path / "still.gif")])
+    assert e.value.code == 2
+
+
+@pytest.mark.parametrize("codecs", [{".mp4": ("libtheora", "yuv420p")},  # no such encoder in this build
+                                    {".webm": ("libx264", "yuv420p")}],  # the WebM muxer refuses H.264
+                         ids=["encoder", "muxer"])
+def test_encoder_and_muxer_failures_exit_2(tmp_path, model_path, real_inputs, monkeypatch, capsys, codecs):
+    import seeing.translate
+
+    monkeypatch.setattr(seeing.translate, "_VIDEO_CODECS", {**seeing.translate._VIDEO_CODECS, **codecs})
+    out = tmp_path / f"keep{next(iter(codecs))}"
+    out.write_bytes(b"precious")
+    with pytest.raises(SystemExit) as e:
+        main(["translate", str(model_path), str(real_inputs["h264-mp4"][0]), str(out)])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"Error: {out}") and err.count("\n") == 1, err
+    assert out.read_bytes() == b"precious" and not list(tmp_path.glob(".*"))

@@ -86,6 +86,13 @@ def _open_video(path: str | Path):
         raise UserError(f"{path}: not a readable video ({' '.join(str(e).split())[:120]})") from None
 
 
+def frame_rgb(frame) -> np.ndarray:
+    """A decoded video frame -> upright (H, W, 3) uint8: its display matrix (a phone's rotation tag) applied."""
+    rgb = frame.to_ndarray(format="rgb24")
+    quarter_turns = round((frame.rotation or 0) / 90) % 4  # counter-clockwise, as np.rot90 turns
+    return np.ascontiguousarray(np.rot90(rgb, quarter_turns)) if quarter_turns else rgb
+
+
 def _luma_mean(rgb: np.ndarray) -> float:
     return float(rgb[..., 0].mean() * 0.299 + rgb[..., 1].mean() * 0.587 + rgb[..., 2].mean() * 0.114)
 
@@ -117,7 +124,7 @@ def video_frames(path: str | Path, n: int, side: int = 256, dark: float = DARK_L
                 looking = True  # a dark pick still unmatched is given up for this one
                 want += 1
             if looking:
-                rgb = frame.to_ndarray(format="rgb24")
+                rgb = frame_rgb(frame)
                 if _luma_mean(rgb) >= dark:
                     out.append(square(rgb, side))
                     looking = False

@@ -13,13 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
+from . import data
 from .errors import UserError
 from .files import atomic_path, atomic_write
 
-IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
-VIDEO_EXTS = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".y4m", ".ogv", ".ts"}
+IMAGE_EXTS = data.IMAGE_EXTS  # one list for datasets and translate: an animated .gif is a video
+VIDEO_EXTS = data.VIDEO_EXTS
+# Encoder and pixel format per output extension (default: H.264 in yuv420p), muxer where the extension
+# does not name it. GIF stores 3-3-2 bit colour and delays in 1/100 s.
 _VIDEO_CODECS = {".webm": ("libvpx-vp9", "yuv420p"), ".y4m": ("rawvideo", "yuv420p"),
-                 ".avi": ("mpeg4", "yuv420p"), ".ogv": ("libtheora", "yuv420p")}  # default: h264
+                 ".avi": ("mpeg4", "yuv420p"), ".ogv": ("libvpx", "yuv420p"), ".gif": ("gif", "rgb8")}
 _ENCODE_FORMAT = {".y4m": "yuv4mpegpipe", ".mkv": "matroska", ".m4v": "mp4", ".ts": "mpegts", ".ogv": "ogg",
                   ".mpg": "mpeg", ".mpeg": "mpeg"}
 
@@ -66,12 +69,10 @@ def input_view(frame: np.ndarray, side: int) -> np.ndarray:
 
 
 def _read_image(path: Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
     try:
-        with Image.open(path) as img:
-            img.load()
-            return np.asarray(img.convert("RGB"))
+        return data.read_image(path)  # any mode, EXIF orientation applied, as training reads it
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as e:
         raise UserError(f"{path}: not a readable image ({e.__class__.__name__})") from None
 
@@ -79,9 +80,8 @@ def _read_image(path: Path) -> np.ndarray:
 def _write_image(path: Path, img: np.ndarray) -> None:
     from PIL import Image
 
-
-    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP",
-           ".gif": "GIF"}.get(path.suffix.lower(), "PNG")
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF",
+           ".webp": "WEBP"}.get(path.suffix.lower(), "PNG")
     buf = io.BytesIO()
     Image.fromarray(img).save(buf, format=fmt)
     atomic_write(path, [buf.getvalue()])
@@ -126,6 +126,7 @@ def _translate_folder(tr: Translator, src: Path, out: Path, progress: bool) -> i
 
 
 def _translate_video(tr: Translator, src: Path, out: Path, progress: bool) -> int:
+    """Every frame of the video, upright (its rotation tag applied), at the input's average rate."""
     import av
     from tqdm import tqdm
 
@@ -134,34 +135,61 @@ def _translate_video(tr: Translator, src: Path, out: Path, progress: bool) -> in
         stream = inp.streams.video[0]
     except (av.error.FFmpegError, IndexError, OSError) as e:
         raise UserError(f"{src}: not a readable video ({e.__class__.__name__})") from None
-    rate = stream.average_rate or stream.guessed_rate or 25
+    # Frame k is written at k / rate (same count, same rate); a small denominator suits every muxer.
+    rate = Fraction(stream.average_rate or stream.guessed_rate or 25).limit_denominator(1001)
+    tb = 1 / rate
     total = stream.frames or None
     ext = out.suffix.lower()
     codec, pix_fmt = _VIDEO_CODECS.get(ext, ("libx264", "yuv420p"))
-    out.parent.mkdir(parents=True, exist_ok=True)
     n = 0
     try:
         with atomic_path(out, suffix=ext) as tmp:
-            with av.open(tmp, "w", format=_ENCODE_FORMAT.get(ext)) as container:
-                vs = container.add_stream(codec, rate=rate)
-                side = tr.rt.resolution
-                vs.width, vs.height, vs.pix_fmt = side * (2 if tr.side_by_side else 1), side, pix_fmt
-                vs.time_base = Fraction(1) / Fraction(rate)  # frame k at k / rate: same count, same rate
+            try:
+                container = av.open(tmp, "w", format=_ENCODE_FORMAT.get(ext))
+            except (av.error.FFmpegError, ValueError, OSError) as e:
+                raise UserError(f"{out}: cannot write this video ({e.__class__.__name__}: {e})") from None
+            with container:
+                vs = _add_stream(container, codec, pix_fmt, rate, tr, out)
+                frames = tqdm(_frames_of(inp, stream, src, lambda: n), total=total, desc="translating",
+                              unit="frame", disable=not progress)
                 try:
-                    for frame in tqdm(inp.decode(stream), total=total, desc="translating", unit="frame",
-                                      disable=not progress):
-                        img = tr(frame.to_ndarray(format="rgb24"))
-                        vf = av.VideoFrame.from_ndarray(img, format="rgb24")
-                        vf.pts, vf.time_base = n, vs.time_base
-                        for packet in vs.encode(vf):
-                            container.mux(packet)
+                    for rgb in frames:
+                        vf = av.VideoFrame.from_ndarray(tr(rgb), format="rgb24")
+                        vf.pts, vf.time_base = n, tb  # our own time base: the stream's is the muxer's to change
+                        container.mux(vs.encode(vf))
                         n += 1
-                except av.error.FFmpegError as e:
-                    raise UserError(f"{src}: video failed after {n} frames ({e.__class__.__name__}: {e})") from None
-                for packet in vs.encode():
-                    container.mux(packet)
+                    container.mux(vs.encode())  # flush the encoder
+                except (av.error.FFmpegError, ValueError) as e:
+                    raise UserError(f"{out}: encoding failed after {n} frames ({e.__class__.__name__}: "
+                                    f"{' '.join(str(e).split())[:160]})") from None
             if n == 0:
                 raise UserError(f"{src}: the video has no frames")
+    except av.error.FFmpegError as e:  # closing the container writes the trailer
+        raise UserError(f"{out}: writing the video failed ({e.__class__.__name__}: {e})") from None
     finally:
         inp.close()
     return n
+
+
+def _add_stream(container, codec: str, pix_fmt: str, rate: Fraction, tr: Translator, out: Path):
+    import av
+
+    try:
+        vs = container.add_stream(codec, rate=rate)
+    except (av.error.FFmpegError, ValueError) as e:
+        raise UserError(f"{out}: no {codec} encoder here for {out.suffix} ({e.__class__.__name__})") from None
+    side = tr.rt.resolution
+    vs.width, vs.height, vs.pix_fmt = side * (2 if tr.side_by_side else 1), side, pix_fmt
+    vs.codec_context.time_base = 1 / rate
+    return vs
+
+
+def _frames_of(inp, stream, src: Path, done):
+    """Decoded frames as upright uint8 (H, W, 3); a decoding error is a UserError naming the input."""
+    import av
+
+    try:
+        for frame in inp.decode(stream):
+            yield data.frame_rgb(frame)
+    except av.error.FFmpegError as e:
+        raise UserError(f"{src}: video failed after {done()} frames ({e.__class__.__name__}: {e})") from None
