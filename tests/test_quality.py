@@ -53,3 +53,29 @@ def test_report_of_a_tiny_run(tmp_path, tiny_synth):
     epoch = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
     for key in ("lattice", "lattice_worst", "lattice_targets", "fidelity_db", "detail", "colour"):
         assert key in epoch
+
+
+def test_report_before_and_after(tmp_path, tiny_synth):
+    """--baseline: an earlier model file measured on the run's own held-out images; the same weights as the run's
+    uint8 export must give exactly the run's figures, and the report shows both grids side by side."""
+    import shutil
+    run = tmp_path / "tiny"
+    assert run_cli("train", tiny_synth, "--down-filters", "4,4,4,4,4,4,4,4", "--up-filters", "4,4,4,4,4,4,4",
+                   "--epochs", "1", "--out", run, "--workers", "0").returncode == 0
+    assert run_cli("export", run, "--out", tmp_path, "--name", "tiny").returncode == 0
+    before = tmp_path / "tiny-before.safetensors"
+    shutil.copy(tmp_path / "tiny.safetensors", before)
+    out = tmp_path / "docs" / "QUALITY.md"
+    r = run_cli("quality", run, "--out", out, "--baseline", before)
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    assert "## Before and after: `tiny-before`" in text
+    assert "![before](quality/tiny-before-samples.png) | ![after](quality/tiny-samples.png)" in text
+    assert (tmp_path / "docs" / "quality" / "tiny-before-samples.png").is_file()
+    from seeing.quality import evaluate_baseline, evaluate_run
+    after = evaluate_run(run, tmp_path)
+    base = evaluate_baseline(before, run, tmp_path)
+    assert base["viewer"] == after["viewer"] and base["l1"] == after["precisions"]["uint8"]["l1"]
+    assert f"Held-out L1: {base['l1']:.3f} before, {base['l1']:.3f} after." in text
+    r = run_cli("quality", run, "--out", out, "--baseline", tmp_path / "missing.safetensors")
+    assert r.returncode == 2 and "missing.safetensors" in r.stderr

@@ -174,6 +174,8 @@ def bench(as_json, presets, frames, clip_frames, out_dir):
 @click.option("--up", "up_mode", type=click.Choice(["resize", "transpose"]), default="resize", show_default=True,
               help="up layers trained as nearest upsample + 3x3 conv (no checkerboard) or as the paper's free 4x4 "
                    "transposed convs; the model file is the same")
+@click.option("--l1-weight", type=click.FloatRange(min=0), default=100.0, show_default=True,
+              help="weight of the L1 term against the GAN term (lower: more invented detail)")
 @click.option("--lowpass-weight", type=click.FloatRange(min=0), default=100.0, show_default=True,
               help="weight of an L1 term between the degraded output and the degraded target (keeps the output "
                    "following the camera)")
@@ -189,7 +191,7 @@ def bench(as_json, presets, frames, clip_frames, out_dir):
 @click.option("--save-every", type=click.IntRange(min=0), default=10, show_default=True,
               help="keep epoch_NNN.pt every N epochs (0: only last.pt)")
 @click.option("--device", help="cuda, cuda:1, mps or cpu  [default: the best available]")
-def train(data_sources, preset, down, up, up_mode, lowpass_weight, config, epochs, out, resume, batch_size, lr, seed, disc_width,
+def train(data_sources, preset, down, up, up_mode, l1_weight, lowpass_weight, config, epochs, out, resume, batch_size, lr, seed, disc_width,
           workers, save_every, device):
     """Train a generator on DATA (image folders and/or video files) into a run folder."""
     import os
@@ -202,7 +204,7 @@ def train(data_sources, preset, down, up, up_mode, lowpass_weight, config, epoch
     hook = os.environ.get("SEEING_INTERRUPT_AT_STEP")  # test hook: a real SIGINT after N steps
     try:
         run_training(list(data_sources), out, cfg, preset="custom" if custom else preset, epochs=epochs, up=up_mode,
-                     lowpass_weight=lowpass_weight,
+                     lowpass_weight=lowpass_weight, l1_weight=l1_weight,
                      batch_size=batch_size, lr=lr, seed=seed, resume=resume, device=device, workers=workers,
                      save_every=save_every, disc_width=disc_width, interrupt_at_step=int(hook) if hook else None,
                      log=lambda m: click.echo(m, err=True))
@@ -247,13 +249,17 @@ def demo(port, host, no_browser):
 @click.argument("runs", metavar="RUN...", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--out", type=click.Path(dir_okay=False), default="docs/QUALITY.md", show_default=True)
 @click.option("--bundled", type=click.Path(file_okay=False), help="folder of bundled model files to compare with")
-def quality(runs, out, bundled):
+@click.option("--baseline", type=click.Path(exists=True, dir_okay=False),
+              help="an earlier model file of one of the worlds, compared before/after on that run's held-out images")
+def quality(runs, out, bundled, baseline):
     """Quality report of trained runs: held-out metrics per precision, sample grids, flicker."""
     from pathlib import Path
 
     from .quality import write_report
-    command = " ".join(["seeing quality", *runs, *(["--bundled", bundled] if bundled else []), "--out", out])
-    results = write_report(list(runs), out, Path(bundled) if bundled else None, command)
+    command = " ".join(["seeing quality", *runs, *(["--bundled", bundled] if bundled else []),
+                        *(["--baseline", baseline] if baseline else []), "--out", out])
+    results = write_report(list(runs), out, Path(bundled) if bundled else None, command,
+                           Path(baseline) if baseline else None)
     for r in results:
         p = r["precisions"]
         click.echo(f"{r['name']}: held-out PSNR {p['uint8']['psnr']:.2f} dB (uint8), uint8 vs float32 "

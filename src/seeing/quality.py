@@ -14,6 +14,7 @@ never downloaded at run time); without it the photo row is left out.
 from __future__ import annotations
 
 import hashlib
+import json
 import tempfile
 from pathlib import Path
 
@@ -44,12 +45,56 @@ def photo_measures(rt, photos: list[np.ndarray], targets: np.ndarray) -> dict:
     from .measures import colour_distance, detail, input_fidelity, lattice, worst_lattice
     x = np.stack([rt.degrade(p) for p in photos])
     out = np.concatenate([rt.run_degraded(xi[None, None]) for xi in x])
-    o = ((out.transpose(0, 2, 3, 1) + 1) / 2).clip(0, 1)
+    o = _to01(out)
     lat = lattice(o)
     k, worst = worst_lattice(lat)
     return {"photos": len(photos), "lattice": {str(kk): v for kk, v in lat.items()}, "lattice_worst_k": k,
             "lattice_worst": worst, "fidelity_db": input_fidelity(o, x, rt.model.degradation),
             "detail": detail(o, targets), "colour": colour_distance(o, targets)}
+
+
+def _to01(a: np.ndarray) -> np.ndarray:
+    """(N, 3, R, R) on [-1, 1] -> (N, R, R, 3) on [0, 1]."""
+    return ((a.transpose(0, 2, 3, 1) + 1) / 2).clip(0, 1)
+
+
+def viewer_results(rt, out: np.ndarray, target: np.ndarray, x: np.ndarray, deg) -> dict:
+    """seeing.measures on the held-out outputs (N, 3, R, R) and, where the photos are at hand, on ordinary photos."""
+    from .measures import viewer_measures
+    result = {"heldout": viewer_measures(_to01(out), _to01(target), x, deg)}
+    photos = ordinary_photos()
+    if photos:
+        result["photos"] = photo_measures(rt, photos, _to01(target))
+    return result
+
+
+def sample_grid(x: np.ndarray, out: np.ndarray, images: np.ndarray, path: Path, rows: int = 6) -> str:
+    """A PNG of `rows` rows of degraded input | output | target; returns its file name."""
+    from PIL import Image
+    lines = []
+    for i in range(min(rows, len(images))):
+        grey = np.repeat(((x[i, 0] + 1) * 127.5 + 0.5).clip(0, 255).astype(np.uint8)[..., None], 3, axis=2)
+        o = ((out[i].transpose(1, 2, 0) + 1) * 127.5 + 0.5).clip(0, 255).astype(np.uint8)
+        lines.append(np.concatenate([grey, o, images[i]], axis=1))
+    Image.fromarray(np.concatenate(lines, axis=0)).save(path)
+    return path.name
+
+
+def evaluate_baseline(model: Path, run: Path, out_dir: Path) -> dict:
+    """An earlier model file on `run`'s held-out images: L1, what a viewer sees, and its sample grid."""
+    from .export import degraded_inputs, heldout_images, load_checkpoint
+    from .runtime import Runtime
+
+    _, cfg, deg, ckpt = load_checkpoint(run)
+    images, _ = heldout_images(run, ckpt, cfg.resolution, n=32)
+    x = degraded_inputs(images, deg)
+    target = images.transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1
+    rt = Runtime(model)
+    out = np.concatenate([rt.run_degraded(xi) for xi in x])
+    name = model.stem
+    return {"name": name, "run": run.name, "l1": _metrics(out, target)["l1"],
+            "viewer": viewer_results(rt, out, target, x, deg),
+            "grid": sample_grid(x, out, images, out_dir / f"{name}-samples.png")}
 
 
 def _metrics(out: np.ndarray, target: np.ndarray) -> dict:
@@ -79,8 +124,6 @@ def flicker(frames: list[np.ndarray]) -> float:
 
 def evaluate_run(run: Path, out_dir: Path, bundled: Path | None = None) -> dict:
     """Every figure of the report for one run; writes its sample grid PNG into out_dir."""
-    from PIL import Image
-
     from .export import degraded_inputs, export, heldout_images, load_checkpoint, psnr
     from .runtime import Runtime
     from .translate import Translator, input_view
@@ -109,22 +152,12 @@ def evaluate_run(run: Path, out_dir: Path, bundled: Path | None = None) -> dict:
         for prec in PRECISIONS:
             result["precisions"][prec]["psnr_vs_float32"] = psnr(outs[prec], outs["float32"])
 
-    from .measures import viewer_measures
-    to01 = lambda a: ((a.transpose(0, 2, 3, 1) + 1) / 2).clip(0, 1)  # noqa: E731  (N, 3, R, R) [-1, 1] -> NHWC
-    result["viewer"] = {"heldout": viewer_measures(to01(outs["uint8"]), to01(target), x, deg)}
-    photos = ordinary_photos()
-    if photos:
-        result["viewer"]["photos"] = photo_measures(uint8_rt, photos, to01(target))
+    result["viewer"] = viewer_results(uint8_rt, outs["uint8"], target, x, deg)
 
-    # sample grid: degraded input | uint8 output | target, 6 rows
-    rows = []
-    for i in range(min(6, len(images))):
-        grey = np.repeat(((x[i, 0] + 1) * 127.5 + 0.5).clip(0, 255).astype(np.uint8)[..., None], 3, axis=2)
-        out = ((outs["uint8"][i].transpose(1, 2, 0) + 1) * 127.5 + 0.5).clip(0, 255).astype(np.uint8)
-        rows.append(np.concatenate([grey, out, images[i]], axis=1))
-    grid = out_dir / f"{name}-samples.png"
-    Image.fromarray(np.concatenate(rows, axis=0)).save(grid)
-    result["grid"] = grid.name
+    result["grid"] = sample_grid(x, outs["uint8"], images, out_dir / f"{name}-samples.png")
+    timing = run / "build-time.json"  # written by scripts/build_models.py
+    if timing.is_file():
+        result["train_seconds"] = json.loads(timing.read_text())["train_seconds"]
 
     clip = panning_clip(images[0])
     plain, smooth = Translator(uint8_rt), Translator(uint8_rt, smooth=FLICKER_SMOOTH)
@@ -136,17 +169,49 @@ def evaluate_run(run: Path, out_dir: Path, bundled: Path | None = None) -> dict:
     return result
 
 
-def render(results: list[dict], command: str) -> str:
+def summary_table(results: list[dict]) -> list[str]:
+    """One row per model: training, held-out L1 and what a viewer sees (uint8), held-out images and photos."""
+    lines = ["| model | training | held-out L1 | worst lattice (held-out / photos) | fidelity (dB) | detail | "
+             "colour |", "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        h, p = r["viewer"]["heldout"], r["viewer"].get("photos")
+        took = f", {r['train_seconds'] / 60:.0f} min" if "train_seconds" in r else ""
+        lat = f"{h['lattice_worst']:.1f}" + (f" / {p['lattice_worst']:.1f}" if p else "")
+        lines.append(f"| {r['name']} | {r['epoch']} epochs{took} | {r['precisions']['uint8']['l1']:.3f} | {lat} | "
+                     f"{h['fidelity_db']:.1f} | {h['detail']:.2f} | {h['colour']:.1f} |")
+    return lines + [""]
+
+
+def baseline_section(base: dict, results: list[dict]) -> list[str]:
+    """Before and after: the earlier model against today's model of the same world, on the same held-out images."""
+    after = next((r for r in results if r["name"] == base["run"]), None)
+    if after is None:
+        return []
+    lines = [f"## Before and after: `{base['name']}` (free 4x4 up kernels) and `{after['name']}`", "",
+             f"The model bundled before resize-convolution, on `{after['name']}`'s held-out images and the same "
+             "photos.", "", *viewer_table(base["viewer"], label=base["name"]),
+             *viewer_table(after["viewer"], label=after["name"], header=False), "",
+             f"Held-out L1: {base['l1']:.3f} before, {after['precisions']['uint8']['l1']:.3f} after.", "",
+             "| before | after |", "| --- | --- |",
+             f"| ![before](quality/{base['grid']}) | ![after](quality/{after['grid']}) |", ""]
+    return lines
+
+
+def render(results: list[dict], command: str, baseline: dict | None = None) -> str:
     """The Markdown of docs/QUALITY.md."""
     lines = ["# Quality of the bundled models", "",
              f"Made by `{command}` (`make quality`; the figures below are its output, rerun it to refresh them).", "",
              "Held-out figures are on the run's held-out images (about 5 % of its data, never trained on), "
              "degraded with the live degradation at neutral brightness and contrast, run through the Python "
              "runtime (ONNX Runtime) from each exported model file. L1 is on [-1, 1] as in training; PSNR and "
-             "SSIM on [0, 1].", ""]
+             "SSIM on [0, 1].", "", *summary_table(results)]
+    if baseline:
+        lines += baseline_section(baseline, results)
     for r in results:
         lines += [f"## {r['name']}", "",
-                  f"Preset {r['preset']}, {r['epoch']} epochs ({r['step']} steps); {r['inputs']}."
+                  f"Preset {r['preset']}, {r['epoch']} epochs ({r['step']} steps"
+                  + (f", {r['train_seconds'] / 60:.0f} minutes of training" if "train_seconds" in r else "")
+                  + f"); {r['inputs']}."
                   + (f" The uint8 file is byte-identical to the bundled `{r['bundled']}`: {r['bundled_identical']}."
                      if "bundled" in r else ""), "",
                   "| precision | file size | held-out L1 | PSNR (dB) | SSIM | output PSNR vs float32 (dB) |",
@@ -154,7 +219,7 @@ def render(results: list[dict], command: str) -> str:
         for prec, m in r["precisions"].items():
             vs = "reference" if prec == "float32" else f"{m['psnr_vs_float32']:.1f}"
             lines.append(f"| {prec} | {m['size'] / 1e6:.2f} MB | {m['l1']:.4f} | {m['psnr']:.2f} | {m['ssim']:.4f} | {vs} |")
-        lines += ["", *viewer_table(r["viewer"])]
+        lines += ["", *viewer_table(r["viewer"]), ""]
         f = r["flicker"]
         lines += ["", f"![degraded input | output (uint8) | target](quality/{r['grid']})", "",
                   f"Flicker on a slowly panning clip ({f['frames']} frames, 2 px per frame), mean absolute change "
@@ -165,11 +230,12 @@ def render(results: list[dict], command: str) -> str:
     return "\n".join(lines)
 
 
-def viewer_table(viewer: dict) -> list[str]:
+def viewer_table(viewer: dict, label: str = "", header: bool = True) -> list[str]:
     """Markdown rows of what a viewer sees (uint8 file) on the held-out images and on ordinary photos."""
     from .measures import LATTICE_K
     ks = " / ".join(str(k) for k in LATTICE_K)
-    lines = ["What a viewer sees (uint8 file; `seeing.measures`): the lattice ratio at k = " + ks + " cycles per "
+    pre = f"{label}: " if label else ""
+    lines = [] if not header else ["What a viewer sees (uint8 file; `seeing.measures`): the lattice ratio at k = " + ks + " cycles per "
              "256 px (natural images about 1; a checkerboard 5-300), input fidelity (PSNR of the output's own live "
              "degradation against the input it was given), detail (off-axis power at 24-120 cycles, outputs over "
              "targets) and colour (sliced Wasserstein distance of the RGB distributions to the targets, 0-255 units).",
@@ -181,15 +247,18 @@ def viewer_table(viewer: dict) -> list[str]:
         return (f"| {label} | {lat} | {m['lattice_worst']:.1f} (k {m['lattice_worst_k']}) | {m['fidelity_db']:.1f} | "
                 f"{m['detail']:.2f} | {m['colour']:.1f} |")
     h = viewer["heldout"]
-    lines.append(row("held-out images", h))
-    tgt = " / ".join(f"{h['lattice_targets'][str(k)]:.1f}" for k in LATTICE_K)
-    lines.append(f"| their targets | {tgt} | {max(h['lattice_targets'].values()):.1f} | | 1.00 | 0.0 |")
+    lines.append(row(pre + "held-out images", h))
+    if header:
+        tgt = " / ".join(f"{h['lattice_targets'][str(k)]:.1f}" for k in LATTICE_K)
+        lines.append(f"| their targets | {tgt} | {max(h['lattice_targets'].values()):.1f} | | 1.00 | 0.0 |")
     if "photos" in viewer:
-        lines.append(row(f"{viewer['photos']['photos']} ordinary photos", viewer["photos"]))
-    return lines + [""]
+        lines.append(row(f"{pre}{viewer['photos']['photos']} ordinary photos", viewer["photos"]))
+    return lines
 
 
-def write_report(runs: list[str | Path], out: str | Path, bundled_dir: Path | None = None, command: str = "") -> list[dict]:
+def write_report(runs: list[str | Path], out: str | Path, bundled_dir: Path | None = None, command: str = "",
+                 baseline: Path | None = None) -> list[dict]:
+    """Evaluate each run (and the baseline model file, on the run of the same world) and write the report."""
     from .files import atomic_write
 
     out = Path(out)
@@ -200,5 +269,12 @@ def write_report(runs: list[str | Path], out: str | Path, bundled_dir: Path | No
         run = Path(run)
         bundled = bundled_dir / f"{run.name}.safetensors" if bundled_dir else None
         results.append(evaluate_run(run, img_dir, bundled))
-    atomic_write(out, [render(results, command or f"seeing quality {' '.join(map(str, runs))} --out {out}").encode()])
+    base = None
+    if baseline:
+        world = next((Path(r) for r in runs if Path(r).name.split("-")[0] == Path(baseline).name.split("-")[0]), None)
+        base = evaluate_baseline(Path(baseline), world, img_dir) if world else None
+        if base:
+            base["run"] = world.name
+    text = render(results, command or f"seeing quality {' '.join(map(str, runs))} --out {out}", base)
+    atomic_write(out, [text.encode()])
     return results

@@ -309,7 +309,8 @@ class _StopFlag:
 def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: GeneratorConfig | None = None,
           preset: str = "small", epochs: int = 10, batch_size: int = 4, lr: float = 2e-4, seed: int = 0,
           resume: bool = False, device: str | None = None, workers: int = 0, save_every: int = 10,
-          disc_width: int | None = None, up: str = "resize", lowpass_weight: float = 0.0, progress: bool = True,
+          disc_width: int | None = None, up: str = "resize", lowpass_weight: float = 0.0, l1_weight: float = 100.0,
+          progress: bool = True,
           interrupt_at_step: int | None = None, log=print) -> dict:
     """Train a generator on DATA into the run folder OUT; returns the last epoch's metrics.
 
@@ -339,7 +340,7 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
         tcfg = TrainConfig(preset=preset, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                            data=[str(d) for d in data], disc_width=disc_width or DISC_WIDTH.get(preset, 16),
                            load_size=round(gen_cfg.resolution * max(deg.scale_range)), save_every=save_every,
-                           workers=workers, up=up, lowpass_weight=lowpass_weight)
+                           workers=workers, up=up, lowpass_weight=lowpass_weight, l1_weight=l1_weight)
     if batch_size < 1 or epochs < 1:
         raise UserError("--batch-size and --epochs must be at least 1")
     amp = tcfg.amp and dev.type == "cuda"
