@@ -155,3 +155,67 @@ def test_demo_falls_back_to_a_random_model(tmp_path):
         from seeing.modelfile import read_model
         m = read_model(paths[0])
         assert m.precision == "uint8" and m.config.down == [4, 8, 16, 32, 64, 128, 256, 512]
+
+
+def write_thumb(path, colour=(40, 90, 160)):
+    from PIL import Image
+    Image.new("RGB", (128, 128), colour).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def worlds(tmp_path_factory, web_models):
+    """A models folder: waves (with a thumbnail), clouds (its NAME.png is a symlink out of the folder),
+    flowers (its NAME.png is not a PNG); and a secret PNG outside the folder."""
+    root = tmp_path_factory.mktemp("worlds")
+    folder, outside = root / "models", root / "outside"
+    folder.mkdir()
+    outside.mkdir()
+    for name in ("waves", "clouds", "flowers"):
+        (folder / f"{name}.safetensors").write_bytes(web_models["uint8"].read_bytes())
+    write_thumb(folder / "waves.png")
+    secret = write_thumb(outside / "secret.png", (255, 0, 0))
+    (folder / "clouds.png").symlink_to(secret)
+    (folder / "flowers.png").write_text("not a png")
+    return folder, secret
+
+
+def test_model_folder_lists_thumbnails_and_serves_nothing_else(worlds):
+    folder, secret = worlds
+    srv = Server([folder])
+    try:
+        listing = httpx.get(srv.url + "models.json").json()
+        assert [(m["name"], m["thumb"]) for m in listing] == [
+            ("clouds", None), ("flowers", None), ("waves", "models/waves.png")]
+        assert all("path" not in m and "thumb_path" not in m for m in listing)
+        r = httpx.get(srv.url + "models/waves.png")
+        assert r.status_code == 200 and r.content == (folder / "waves.png").read_bytes()
+        assert r.headers["content-type"] == "image/png" and r.headers["cross-origin-resource-policy"] == "same-origin"
+        for target in ("/models/clouds.png", "/models/flowers.png", "/models/secret.png", "/models/../outside/secret.png",
+                       "/models/..%2foutside%2fsecret.png", "/models/waves.png/", "/models/waves.PNG",
+                       "/models/waves.safetensors.png", "/models/%2e%2e/outside/secret.png", "/models/waves",
+                       "/models/", "/models", "/outside/secret.png", "/models/waves.png%00"):
+            assert raw_get(srv.url, target) == 404, target
+    finally:
+        srv.close()
+
+
+def test_thumbnail_rules(worlds, tmp_path):
+    from seeing.serve import expand_models, thumbnail_of
+    folder, _ = worlds
+    assert thumbnail_of(folder / "waves.safetensors") == (folder / "waves.png").resolve()
+    assert thumbnail_of(folder / "clouds.safetensors") is None  # symlink out of the folder
+    assert thumbnail_of(folder / "flowers.safetensors") is None  # not a PNG
+    assert [p.name for p in expand_models([folder])] == ["clouds.safetensors", "flowers.safetensors", "waves.safetensors"]
+    r = run_cli("serve", tmp_path, "--port", "0", timeout=60)  # an empty folder
+    assert r.returncode == 2 and "no .safetensors" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_build_site_copies_thumbnails(worlds, tmp_path):
+    folder, secret = worlds
+    out = tmp_path / "site"
+    assert run_cli("build-site", out, folder, timeout=60).returncode == 0
+    listing = json.loads((out / "models.json").read_text())
+    assert [m["thumb"] for m in listing] == [None, None, "models/waves.png"]
+    assert sorted(p.name for p in (out / "models").iterdir()) == [
+        "clouds.safetensors", "flowers.safetensors", "waves.png", "waves.safetensors"]

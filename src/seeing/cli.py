@@ -215,12 +215,16 @@ def train(data_sources, preset, down, up, up_mode, l1_weight, lowpass_weight, co
 
 
 @cli.command()
-@click.argument("models", metavar="[MODEL]...", nargs=-1, type=click.Path())
+@click.argument("models", metavar="[MODEL_OR_FOLDER]...", nargs=-1, type=click.Path())
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="0: any free port")
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to bind (0.0.0.0: the whole network)")
 def serve(models, port, host):
-    """Serve the live page with these model files."""
-    from .serve import model_entries, run
+    """Serve the live page with these model files or folders of them (default: the bundled models)."""
+    from .serve import demo_models, model_entries, run
+    if not models:
+        models, note = demo_models()
+        if note:
+            click.echo(f"note: {note}", err=True)
     run(model_entries(list(models)), host=host, port=port)
 
 
@@ -229,7 +233,7 @@ def serve(models, port, host):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--no-browser", is_flag=True, help="only print the URL")
 def demo(port, host, no_browser):
-    """The live page with the bundled default model; opens a browser where there is one."""
+    """The live page with every bundled model; opens a browser where there is one."""
     from .serve import demo_models, has_display, model_entries, run
     paths, note = demo_models()
     if note:
@@ -270,12 +274,14 @@ def quality(runs, out, bundled, baseline):
 
 @cli.command("build-site")
 @click.argument("out", type=click.Path(file_okay=False))
-@click.argument("models", metavar="[MODEL]...", nargs=-1, type=click.Path())
+@click.argument("models", metavar="[MODEL_OR_FOLDER]...", nargs=-1, type=click.Path())
 def build_site_cmd(out, models):
     """Write the page and these models as a static site (with a _headers file for COOP/COEP)."""
     from .site import build_site
+    import json
     path = build_site(out, list(models))
-    click.echo(f"site written to {path} ({len(models)} model(s)); serve it with any static host")
+    n = len(json.loads((path / "models.json").read_text()))
+    click.echo(f"site written to {path} ({n} model(s)); serve it with any static host")
 
 
 def main(argv=None):

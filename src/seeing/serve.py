@@ -1,7 +1,9 @@
 """The live page's server: `seeing serve` and `seeing demo` (Starlette app run by uvicorn).
 
 Serves the page from `src/seeing/web/`, `/models.json` and the given model files under
-`/models/NAME.safetensors`. Every response carries COOP/COEP/CORP headers (cross-origin
+`/models/NAME.safetensors`, each with its thumbnail `/models/NAME.png` where a PNG of that stem lies
+beside the model file (the model builder writes one). The URLs are fixed when the server starts; a
+request is looked up among them, never turned into a path. Every response carries COOP/COEP/CORP headers (cross-origin
 isolation, so the WASM engine may use threads) and an ETag; only GET and HEAD are allowed. A
 request reaches nothing but files inside the web root and the listed models: dot segments,
 encoded slashes or backslashes, NUL bytes, absolute paths and symlinks out all answer 404.
@@ -31,13 +33,41 @@ TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".wgsl": "text/pla
          ".webm": "video/webm", ".png": "image/png"}
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def expand_models(paths: list[str | os.PathLike]) -> list[Path]:
+    """Model paths with each folder replaced by the `*.safetensors` files in it (sorted)."""
+    out = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(f for f in p.glob("*.safetensors") if f.is_file())
+            if not found:
+                raise UserError(f"{p}: no .safetensors model files in this folder")
+            out += found
+        else:
+            out.append(p)
+    return out
+
+
+def thumbnail_of(model_path: Path) -> Path | None:
+    """NAME.png beside NAME.safetensors, if it is a PNG file inside the model's folder (symlinks followed)."""
+    target = resolve_in(model_path.parent, model_path.with_suffix(".png").name)
+    if target is None:
+        return None
+    with open(target, "rb") as f:
+        return target if f.read(8) == PNG_SIGNATURE else None
+
+
 def model_entries(paths: list[str | os.PathLike]) -> list[dict]:
-    """Validate model files and describe them for /models.json; names are unique file stems."""
+    """Validate model files and describe them for /models.json; names are unique file stems.
+
+    A folder stands for the model files in it. Each entry's `thumb` is the URL of its thumbnail, or None.
+    """
     from .modelfile import read_model  # numpy only
 
     entries, used = [], set()
-    for p in paths:
-        path = Path(p)
+    for path in expand_models(paths):
         if not path.is_file():
             raise UserError(f"{path}: no such model file")
         model = read_model(path)  # a broken file is a one-line error before anything is served
@@ -45,14 +75,23 @@ def model_entries(paths: list[str | os.PathLike]) -> list[dict]:
         while name in used:
             name, n = f"{path.stem}-{n}", n + 1
         used.add(name)
+        thumb = thumbnail_of(path)
         entries.append({"name": name, "url": f"models/{name}.safetensors", "size": path.stat().st_size,
                         "params": int(model.meta.get("params", 0)), "precision": model.precision,
-                        "path": path.resolve()})
+                        "thumb": f"models/{name}.png" if thumb else None,
+                        "path": path.resolve(), "thumb_path": thumb})
     return entries
 
 
 def public_list(entries: list[dict]) -> list[dict]:
-    return [{k: v for k, v in e.items() if k != "path"} for e in entries]
+    return [{k: v for k, v in e.items() if k not in ("path", "thumb_path")} for e in entries]
+
+
+def served_files(entries: list[dict]) -> dict[str, Path]:
+    """URL (relative, as in models.json) -> file, for every model file and thumbnail."""
+    files = {e["url"]: e["path"] for e in entries}
+    files.update({e["thumb"]: e["thumb_path"] for e in entries if e.get("thumb")})
+    return files
 
 
 def safe_relative(raw_path: bytes, path: str) -> str | None:
@@ -86,7 +125,7 @@ def create_app(models: list[dict], web_root: Path = WEB_ROOT):
     from starlette.requests import Request
     from starlette.responses import FileResponse, Response
 
-    by_url = {e["url"]: e for e in models}
+    by_url = served_files(models)
     listing = json.dumps(public_list(models), indent=1).encode()
     listing_etag = f'"{hash(listing) & 0xFFFFFFFFFFFF:x}"'
 
@@ -121,7 +160,7 @@ def create_app(models: list[dict], web_root: Path = WEB_ROOT):
             await response(scope, receive, send)
             return
         if rel in by_url:
-            target = by_url[rel]["path"]
+            target = by_url[rel]
             target = target if target.is_file() else None
         else:
             target = resolve_in(web_root, rel or "index.html")

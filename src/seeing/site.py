@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import UserError
-from .serve import ISOLATION_HEADERS, WEB_ROOT, model_entries, public_list
+from .serve import ISOLATION_HEADERS, WEB_ROOT, model_entries, public_list, served_files
 
 HEADERS_FILE = "/*\n" + "".join(f"  {k}: {v}\n" for k, v in ISOLATION_HEADERS.items())
 
@@ -30,8 +30,8 @@ def build_site(out: str | Path, models: list[str | Path]) -> Path:
     try:
         shutil.copytree(WEB_ROOT, tmp, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
         (tmp / "models").mkdir(exist_ok=True)
-        for e in entries:
-            shutil.copyfile(e["path"], tmp / e["url"])
+        for url, path in served_files(entries).items():
+            shutil.copyfile(path, tmp / url)
         (tmp / "models.json").write_text(json.dumps(public_list(entries), indent=1))
         (tmp / "_headers").write_text(HEADERS_FILE)
         tmp.chmod(0o755)
