@@ -4,10 +4,16 @@
 
 import { parseModel } from "./modelfile.js";
 import { cameraMessage, generatedClip, listCameras, openCamera, openFile } from "./camera.js";
+import { Cycle, fadeIn, findModel, markCurrent, renderPicker, settle, stackedCanvas } from "./worlds.js";
 
 const params = new URLSearchParams(location.search);
 const TEST = params.get("test") === "1";
 const $ = (id) => document.getElementById(id);
+const FADE_MS = 1000;  // the crossfade between two models
+// During a crossfade the old model goes on running beneath the new one while a frame of the new one
+// takes less than this; on a slower machine its last picture stays still instead (a frame of each
+// would double the time between frames, and the camera would seem to stall).
+const BOTH_LIVE_MS = 40;
 
 /** The engines the page knows, best first. `available` is cheap; `create` builds one. */
 export const ENGINES = [
@@ -112,6 +118,12 @@ const state = {
   model: null, modelName: "", modelSize: 0, engine: null, source: null,
   frames: 0, fpsTimes: [], frameMs: null, running: false, snapshot: null, recorder: null,
   capture: null, lastError: null,
+  list: [], current: -1,        // models.json, and the index of the running model in it (-1: a file)
+  switching: Promise.resolve(), // switches run one after another
+  outgoing: null,               // during a crossfade: {engine, until, done} the model fading out
+  switchStats: null,            // the switch being measured: {name, firstFrameMs, maxGapMs, started}
+  lastSwitch: null,             // the last one's figures, once its fade ended
+  lastFrameAt: 0,
 };
 
 function message(text, kind = "warn") {
@@ -163,11 +175,17 @@ async function useModel(buffer, name) {
     return false;
   }
   const old = state.engine;
+  showModel(engine, model, name, buffer, timings);
+  old?.dispose();
+  return true;
+}
+
+// The running model and engine become `engine`: state and stats.
+function showModel(engine, model, name, buffer, timings) {
   state.engine = engine;
   state.model = model;
   state.modelName = name;
   state.modelSize = buffer.byteLength;
-  old?.dispose();
   state.modelBuffer = buffer;
   state.timings = timings;
   $("stat-engine").textContent = engineLabel(engine, timings);
@@ -175,23 +193,120 @@ async function useModel(buffer, name) {
   const mb = (buffer.byteLength / 1e6).toFixed(2);
   $("stat-model").textContent = `${model.name} · ${model.precision} · ${mb} MB · ${(model.params ?? 0).toLocaleString()} params`;
   message("");
+}
+
+/**
+ * Switch to another model while one runs, with no blank frame and no stall: the new model starts on
+ * the engine already chosen (no timing), on canvases stacked invisibly over the running ones, and
+ * draws its first frame there; then it becomes the running model and fades in over FADE_MS while
+ * the old one goes on running beneath it. Switches queue; with no model running yet this is useModel.
+ * index: the model's place in the picker (-1: a file). Resolves to whether it switched.
+ */
+function switchModel(buffer, name, index = -1) {
+  const run = state.switching.then(() => startSwitch(buffer, name, index));
+  state.switching = run.catch(() => false);
+  return run;
+}
+
+async function startSwitch(buffer, name, index) {
+  if (!state.engine) {
+    const ok = await useModel(buffer, name);
+    if (ok) setCurrent(index);
+    return ok;
+  }
+  const started = performance.now();
+  let model;
+  try {
+    model = parseModel(buffer, name);
+  } catch (e) {
+    message(`Cannot use ${e.message}. The previous model keeps running.`, "error");
+    return false;
+  }
+  if (state.outgoing) await state.outgoing.done;  // one crossfade at a time
+  state.switchStats = { name, firstFrameMs: null, maxGapMs: 0, started };
+  const kind = ENGINES.find((e) => e.name === state.engine.name);
+  const out = stackedCanvas($("output-holder")), deg = stackedCanvas($("degraded-holder"));
+  let engine;
+  try {
+    engine = await kind.create(model, out, { degradedCanvas: deg });
+    const src = state.source;
+    if (src && sourceReady(src.element)) await engine.frame(src.element, settings());  // drawn, not yet visible
+  } catch (e) {
+    engine?.dispose();
+    out.remove();
+    deg.remove();
+    state.switchStats = null;
+    message(`Could not start ${name}: ${e.message}. The previous model keeps running.`, "error");
+    return false;
+  }
+  let done;
+  const finished = new Promise((resolve) => { done = resolve; });
+  state.outgoing = { engine: state.engine, until: performance.now() + FADE_MS, done: finished, resolve: done };
+  state.switchStats.firstFrameMs = performance.now() - started;
+  showModel(engine, model, name, buffer, state.timings);
+  setCurrent(index);
+  fadeIn(out, FADE_MS);
+  fadeIn(deg, FADE_MS);
+  // the frame loop ends the fade between frames; a stopped loop (tests) by this timer
+  setTimeout(() => { if (!state.running) endFade(); }, FADE_MS + 50);
   return true;
 }
 
-async function loadModelUrl(entry) {
+// The crossfade is over: the new canvases stay alone, the old engine goes.
+function endFade() {
+  const old = state.outgoing;
+  if (!old) return;
+  state.outgoing = null;
+  settle($("output-holder"), state.engine.canvas, "output-canvas");
+  if (state.engine.degradedCanvas) settle($("degraded-holder"), state.engine.degradedCanvas, "degraded-canvas");
+  old.engine.dispose();
+  if (state.switchStats) {
+    state.lastSwitch = { ...state.switchStats, totalMs: performance.now() - state.switchStats.started };
+    state.switchStats = null;
+  }
+  old.resolve();
+}
+
+function setCurrent(index) {
+  state.current = index;
+  markCurrent($("worlds"), index);
+}
+
+const modelBytes = new Map();  // url -> Promise<ArrayBuffer>: each bundled model is downloaded once
+
+async function loadModelUrl(index) {
+  const entry = state.list[index];
+  if (!modelBytes.has(entry.url)) {
+    modelBytes.set(entry.url, fetch(entry.url).then((r) => {
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      return r.arrayBuffer();
+    }));
+  }
+  let buffer;
   try {
-    const r = await fetch(entry.url);
-    if (!r.ok) throw new Error(`HTTP ${r.status}`);
-    return await useModel(await r.arrayBuffer(), entry.name);
+    buffer = await modelBytes.get(entry.url);
   } catch (e) {
+    modelBytes.delete(entry.url);
     message(`Cannot download model ${entry.name}: ${e.message}`, "error");
     return false;
   }
+  return switchModel(buffer, entry.name, index);
 }
 
 async function loadModelFile(file) {
   if (!file) return false;
-  return useModel(await file.arrayBuffer(), file.name);
+  return switchModel(await file.arrayBuffer(), file.name, -1);
+}
+
+// The installation mode: every N seconds the next model of the picker.
+const cycle = new Cycle(() => state.list.length > 1 ? loadModelUrl((state.current + 1) % state.list.length) : null);
+
+function setCycle(seconds) {
+  const sel = $("cycle");
+  const value = String(seconds > 0 ? seconds : 0);
+  if (![...sel.options].some((o) => o.value === value)) sel.append(new Option(`every ${value} s`, value));
+  sel.value = value;
+  cycle.set(+value);
 }
 
 async function initModels() {
@@ -200,16 +315,19 @@ async function initModels() {
     const r = await fetch("models.json");
     if (r.ok) list = await r.json();
   } catch { /* a static copy without models: upload only */ }
-  const sel = $("model");
-  sel.replaceChildren(...list.map((m, i) => {
-    const o = document.createElement("option");
-    o.value = String(i);
-    o.textContent = `${m.name} (${m.precision}, ${(m.size / 1e6).toFixed(1)} MB)`;
-    return o;
-  }));
-  sel.onchange = () => loadModelUrl(list[+sel.value]);
-  if (list.length) await loadModelUrl(list[0]);
-  else message("No bundled model here: open or drop a .safetensors model file.", "info");
+  state.list = list;
+  renderPicker($("worlds"), list, (i) => { cycle.restart(); loadModelUrl(i); });
+  $("cycle").addEventListener("change", (e) => cycle.set(+e.target.value));
+  if (!list.length) {
+    message("No bundled model here: open or drop a .safetensors model file.", "info");
+    return;
+  }
+  const wanted = params.get("model"), index = findModel(list, wanted);
+  await loadModelUrl(Math.max(index, 0));
+  if (wanted != null && index < 0)
+    message(`No model called "${wanted}" here (${list.map((m) => m.name).join(", ")}): showing ${list[0].name}.`, "error");
+  const seconds = parseFloat(params.get("cycle") ?? "0");
+  if (seconds > 0) setCycle(seconds);
 }
 
 // ------------------------------------------------------------------ sources
@@ -255,15 +373,24 @@ async function loop() {
   if (state.running) return;
   state.running = true;
   while (state.running) {
-    const engine = state.engine, source = state.source;
+    if (state.outgoing && performance.now() >= state.outgoing.until) endFade();
+    const engine = state.engine, source = state.source, old = state.outgoing?.engine;
     if (engine && source && sourceReady(source.element)) {
       source.tick?.();
       const t0 = performance.now();
       try {
         await engine.frame(source.element, { ...settings(), onDrawn: () => afterDraw(engine) });
+        const ms = performance.now() - t0;
+        if (old && ms < BOTH_LIVE_MS) await old.frame(source.element, settings()).catch(() => {});
+        const now = performance.now();
         state.frames++;
-        state.frameMs = performance.now() - t0;
-        state.fpsTimes.push(performance.now());
+        state.frameMs = ms;
+        state.fpsTimes.push(now);
+        if (state.switchStats && state.lastFrameAt && now - state.lastFrameAt > state.switchStats.maxGapMs) {
+          state.switchStats.maxGapMs = now - state.lastFrameAt;
+          state.switchStats.gapEndedAt = now - state.switchStats.started;  // ms after the request
+        }
+        state.lastFrameAt = now;
         state.lastError = null;
       } catch (e) {
         if (state.lastError !== e.message) console.warn("frame failed:", e.message);
@@ -424,6 +551,8 @@ if (TEST) {
                     timings: state.timings, engineText: $("stat-engine").textContent }),
     runTest: (rgba, w, h, opts) => state.engine.runTest(Uint8Array.from(rgba), w, h, opts),
     useModel: (bytes, name) => useModel(Uint8Array.from(bytes).buffer, name),
+    pick: (index) => loadModelUrl(index),
+    setCycle,
     captureOutput: () => new Promise((resolve) => { state.capture = resolve; }),
     stop: () => { state.running = false; },
     start: () => loop(),
