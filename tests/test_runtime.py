@@ -62,3 +62,35 @@ def test_runtime_needs_no_torch(model):
         "print('ok')\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def test_at_size_scales_the_grid_and_keeps_the_cell():
+    from seeing.degrade import DegradeParams, at_size
+    d = at_size(DegradeParams(), 512)
+    assert (d.resolution, d.grid) == (512, 22) and d.resolution / d.grid == 256 / 11
+    assert at_size(DegradeParams(resolution=64, grid=3), 128).grid == 6
+    assert at_size(DegradeParams(), 256) == DegradeParams()
+
+
+@pytest.mark.parametrize("shape", [(128, 128), (300, 410)])
+def test_hd_size_matches_torch_at_that_size(model, shape):
+    """The same generator at twice its side (fully convolutional) on the degradation at that size."""
+    from seeing.degrade import at_size
+    path, gen = model
+    rt = Runtime(path, threads=1, size=128)
+    assert rt.resolution == 128 and rt.degradation.grid == 2 * rt.model.degradation.grid
+    frame = np.random.default_rng(shape[1]).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    out = rt(frame)
+    assert out.shape == (128, 128, 3)
+    with torch.no_grad():
+        x = degrade_live(torch.from_numpy(frame)[None], at_size(rt.model.degradation, 128))
+        ref = gen(x)[0].permute(1, 2, 0).numpy()
+    ref8 = np.clip((ref + 1) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+    assert np.abs(out.astype(int) - ref8).max() <= 1 and ref8.std() > 1
+
+
+@pytest.mark.parametrize("size", [96, 32, 8192])
+def test_sizes_the_net_cannot_run_are_one_line_errors(model, size):
+    from seeing.errors import UserError
+    with pytest.raises(UserError, match=r"multiples of 64"):
+        Runtime(model[0], size=size)

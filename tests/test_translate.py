@@ -237,3 +237,20 @@ def test_encoder_and_muxer_failures_exit_2(tmp_path, model_path, real_inputs, mo
     err = capsys.readouterr().err
     assert err.startswith(f"Error: {out}") and err.count("\n") == 1, err
     assert out.read_bytes() == b"precious" and not list(tmp_path.glob(".*"))
+
+
+def test_size_512_runs_the_model_in_hd(tmp_path, model_path, capsys):
+    """--size (here 128 for a 64 model, as 512 is for 256): the output at that size, the grid scaled."""
+    frame = _frames(1, 150, 200)[0]
+    Image.fromarray(frame).save(tmp_path / "in.png")
+    main(["translate", str(model_path), str(tmp_path / "in.png"), str(tmp_path / "hd.png"), "--size", "128",
+          "--side-by-side"])
+    hd = np.asarray(Image.open(tmp_path / "hd.png"))
+    assert hd.shape == (128, 256, 3)
+    np.testing.assert_array_equal(hd[:, 128:], Runtime(model_path, size=128)(frame))
+    np.testing.assert_array_equal(hd[:, :128], input_view(frame, 128))
+    with pytest.raises(SystemExit) as e:
+        main(["translate", str(model_path), str(tmp_path / "in.png"), str(tmp_path / "bad.png"), "--size", "100"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "size 100" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "bad.png").exists()

@@ -44,6 +44,19 @@ class GeneratorConfig:
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
+MAX_RUN_SIZE = 4096
+
+
+def check_run_size(cfg: GeneratorConfig, size: int) -> int:
+    """`size` if the generator can run at size x size (fully convolutional: any multiple of
+    2 ** down layers, e.g. 512 for a 256 model); else a ValueError that says which sizes can."""
+    step = 2 ** len(cfg.down)
+    if not isinstance(size, int) or size < step or size % step or size > MAX_RUN_SIZE:
+        raise ValueError(f"size {size}: this model runs at multiples of {step} up to {MAX_RUN_SIZE} "
+                         f"(e.g. {cfg.resolution} or {2 * cfg.resolution})")
+    return size
+
+
 def preset_config(name: str, **overrides) -> GeneratorConfig:
     """The GeneratorConfig of a named preset; an unknown name lists the valid ones."""
     if name not in PRESETS:

@@ -130,11 +130,13 @@ def export(source, precision, with_onnx, name, out_dir):
 @click.option("--contrast", type=click.FloatRange(0, 10), default=1.0, show_default=True)
 @click.option("--side-by-side", is_flag=True, help="show the input beside the output")
 @click.option("--threads", type=click.IntRange(min=0), default=0, help="ONNX Runtime threads (0: default)")
-def translate(model, source, output, smooth, brightness, contrast, side_by_side, threads):
+@click.option("--size", type=click.IntRange(min=1), default=None,
+              help="output side in pixels (default: the model's; e.g. 512 runs a 256 model in HD, its grid scaled)")
+def translate(model, source, output, smooth, brightness, contrast, side_by_side, threads, size):
     """Apply MODEL to an image, a folder of images or a video."""
     from .translate import translate as do_translate
     n = do_translate(model, source, output, smooth=smooth, brightness=brightness, contrast=contrast,
-                     side_by_side=side_by_side, threads=threads or None)
+                     side_by_side=side_by_side, threads=threads or None, size=size)
     click.echo(f"wrote {output} ({n} frame{'s' if n != 1 else ''})")
 
 

@@ -9,7 +9,7 @@ This module imports numpy only at top level; the torch versions import torch whe
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -46,6 +46,12 @@ class DegradeParams:
 
 def default_grid(resolution: int) -> int:
     return max(1, round(resolution / 24))
+
+
+def at_size(params: DegradeParams, size: int) -> DegradeParams:
+    """The degradation of a model run at `size` (e.g. 512, HD): the grid scales with the side, so a
+    cell keeps its size in output pixels (11 cells over 256 -> 22 over 512)."""
+    return replace(params, resolution=size, grid=max(1, round(params.grid * size / params.resolution)))
 
 
 def pool_matrix(src: int, dst: int) -> np.ndarray:

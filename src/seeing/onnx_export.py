@@ -21,8 +21,8 @@ OPSET = 17
 IR_VERSION = 8  # the IR that goes with opset 17; any onnxruntime >= 1.11 reads it
 
 
-def build_onnx(model: Model):
-    """An `onnx.ModelProto` computing the generator of `model`."""
+def build_onnx(model: Model, size: int | None = None):
+    """An `onnx.ModelProto` computing the generator of `model` on size x size inputs (default: its resolution)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -57,7 +57,7 @@ def build_onnx(model: Model):
             cat = f"{name}.cat"
             nodes.append(helper.make_node("Concat", [act, skip], [cat], name=cat, axis=1))
             x = cat
-    r = cfg.resolution
+    r = size or cfg.resolution
     graph = helper.make_graph(
         nodes, model.name or "seeing",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", cfg.in_channels, r, r])],

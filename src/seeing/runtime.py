@@ -2,6 +2,7 @@
 
     rt = Runtime("waves.safetensors")
     out = rt(frame)                 # uint8 (H, W, 3) of any size -> uint8 (R, R, 3)
+    hd = Runtime("waves.safetensors", size=512)   # the same net at 512 x 512 (degradation.at_size)
 
 The ONNX graph is built in memory from the file (`onnx_export.build_onnx`); frames get the live
 degradation of DESIGN section 3 (`degrade.degrade_frame`: centre square crop, luma, area pool to the grid,
@@ -13,27 +14,34 @@ import os
 
 import numpy as np
 
-from .degrade import degrade_frame
+from .degrade import at_size, degrade_frame
 from .modelfile import Model, read_model
 
 
 class Runtime:
     """A loaded generator: frames in, images out."""
 
-    def __init__(self, model: Model | str | os.PathLike, threads: int | None = None):
+    def __init__(self, model: Model | str | os.PathLike, threads: int | None = None, size: int | None = None):
         import onnxruntime as ort
 
+        from .arch import check_run_size
+        from .errors import UserError
         from .onnx_export import build_onnx
 
         self.model = model if isinstance(model, Model) else read_model(model)
+        cfg = self.model.config
+        try:
+            self.resolution = check_run_size(cfg, size or cfg.resolution)
+        except ValueError as e:
+            raise UserError(str(e)) from None
+        self.degradation = at_size(self.model.degradation, self.resolution)
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = threads
             opts.inter_op_num_threads = 1
         opts.log_severity_level = 3  # ORT's warnings about unused initializers are noise here
-        self.session = ort.InferenceSession(build_onnx(self.model).SerializeToString(), opts,
+        self.session = ort.InferenceSession(build_onnx(self.model, self.resolution).SerializeToString(), opts,
                                             providers=["CPUExecutionProvider"])
-        self.resolution = self.model.config.resolution
 
     def run_degraded(self, x: np.ndarray) -> np.ndarray:
         """Degraded input (R, R), (1, R, R) or (N, 1, R, R) float32 in [-1, 1] -> (N, out, R, R) float32 in [-1, 1]."""
@@ -43,7 +51,7 @@ class Runtime:
 
     def degrade(self, frame: np.ndarray, brightness: float = 1.0, contrast: float = 1.0) -> np.ndarray:
         """uint8 (H, W, 3) frame -> the (R, R) float32 degraded input the generator sees."""
-        return degrade_frame(frame, self.model.degradation, brightness, contrast)
+        return degrade_frame(frame, self.degradation, brightness, contrast)
 
     def __call__(self, frame: np.ndarray, brightness: float = 1.0, contrast: float = 1.0) -> np.ndarray:
         """uint8 (H, W, 3) frame of any size -> uint8 (R, R, 3) output image."""

@@ -31,12 +31,12 @@ class Translator:
     """Frames in, output frames out, with smoothing state carried between frames."""
 
     def __init__(self, model, smooth: float = 0.0, brightness: float = 1.0, contrast: float = 1.0,
-                 side_by_side: bool = False, threads: int | None = None):
+                 side_by_side: bool = False, threads: int | None = None, size: int | None = None):
         from .runtime import Runtime
 
         if not 0 <= smooth < 1:
             raise UserError(f"--smooth must be in [0, 1), got {smooth}")
-        self.rt = model if isinstance(model, Runtime) else Runtime(model, threads)
+        self.rt = model if isinstance(model, Runtime) else Runtime(model, threads, size)
         self.smooth, self.brightness, self.contrast, self.side_by_side = smooth, brightness, contrast, side_by_side
         self.prev = None  # previous smoothed output, float32 (C, R, R)
 
@@ -88,8 +88,11 @@ def _write_image(path: Path, img: np.ndarray) -> None:
 
 
 def translate(model, source, output, smooth: float = 0.0, brightness: float = 1.0, contrast: float = 1.0,
-              side_by_side: bool = False, threads: int | None = None, progress: bool = True) -> int:
-    """Translate an image, a folder of images or a video; returns the number of frames written."""
+              side_by_side: bool = False, threads: int | None = None, progress: bool = True,
+              size: int | None = None) -> int:
+    """Translate an image, a folder of images or a video; returns the number of frames written.
+
+    size: run the model at size x size (e.g. 512 for a 256 model; the degradation grid scales with it)."""
     src, out = Path(source), Path(output)
     if not src.exists():
         raise UserError(f"{src}: no such file or folder")
@@ -103,7 +106,7 @@ def translate(model, source, output, smooth: float = 0.0, brightness: float = 1.
         raise UserError(f"{out}: an image needs an image output ({', '.join(sorted(IMAGE_EXTS))})")
     if kind == "folder" and out.exists() and not out.is_dir():
         raise UserError(f"{out}: a folder input needs a folder output")
-    tr = Translator(model, smooth, brightness, contrast, side_by_side, threads)
+    tr = Translator(model, smooth, brightness, contrast, side_by_side, threads, size)
     if kind == "image":
         _write_image(out, tr(_read_image(src)))
         return 1
