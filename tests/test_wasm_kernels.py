@@ -164,3 +164,27 @@ def test_work_counters_report_the_frame_once_and_ignore_late_threads():
     assert np.array_equal(net.view()[a:a + 32 * 32 * 4], before)
     assert np.array_equal(before.reshape(32, 32, 4), ref[2])
     assert net.call("net_begin", net.net) == gen + 1
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_whole_generator_at_twice_its_side_matches_torch(variant):
+    """HD: the net run at 2R (a 2x2 bottleneck, the deep layers' other paths) on the degradation at 2R."""
+    from seeing.degrade import at_size
+    layers = random_layers(CFG, seed=8)
+    deg = at_size(DEG, 64)
+    threads = 2 if variant.endswith("-mt.wasm") else 1
+    net = WasmNet(len(CFG.down), [(w, b, None, None) for w, b in layers], deg, CFG.leaky_slope, variant, threads)
+    frame = np.random.default_rng(9).integers(0, 256, (70, 90, 4), np.uint8)
+    deg_out, out, rgba = (net.frame_threads if threads > 1 else net.frame)(frame, brightness=0.9, contrast=1.1)
+    ref_deg = degrade_frame(frame[..., :3], deg, 0.9, 1.1)
+    assert deg_out.shape == (64, 64) and np.abs(deg_out - ref_deg).max() < 1e-5
+    ref = torch_generator(layers, CFG, torch.from_numpy(ref_deg)[None, None])[0].numpy()
+    assert out.shape == (3, 64, 64)
+    np.testing.assert_allclose(out, ref, atol=1e-5)
+
+
+def test_net_create_refuses_sizes_the_net_cannot_run():
+    net = WasmNet(len(CFG.down), [(w, b, None, None) for w, b in random_layers(CFG)], DEG, 0.3)
+    for res in (48, 16, 8192):  # not a multiple of 32, below it, too big
+        assert net.call("net_create", len(CFG.down), res, 3, -0.75, 0.3, 0.6, 0.1, 1) == 0
+    assert net.call("net_create", len(CFG.down), 96, 9, -0.75, 0.3, 0.6, 0.1, 1) != 0

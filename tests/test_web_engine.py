@@ -138,3 +138,24 @@ TUNINGS_JS = """async ([stem, tunings]) => {
   }
   return { labels, diffs: outs.map((o) => o.reduce((m, v, i) => Math.max(m, Math.abs(v - outs[0][i])), 0)) };
 }"""
+
+
+def test_small_preset_at_512_matches_onnx_runtime(browser, tmp_path):
+    """HD: the page at ?size=512 runs the 256 model at 512, its grid scaled to 22 (degrade.at_size),
+    against ONNX Runtime at 512 on the page's own degraded input, and the degradation against Python."""
+    from seeing.degrade import at_size
+    path = write_random_model(tmp_path / "small.safetensors", small_config(), "uint8", seed=2)
+    srv = Server([path])
+    try:
+        p = open_page(browser, srv.url, "test=1&engine=webgpu&size=512")
+        assert p.evaluate("[window.seeing.engine.canvas.width, window.seeing.state.model.degradation.grid]") == [512, 22]
+        frame = make_frame(240, 320)
+        rt = Runtime(path, threads=1, size=512)
+        degraded, output = run_page(p, frame)
+        ref_deg = degrade_frame(frame[..., :3], at_size(read_model(path).degradation, 512))
+        assert np.abs((degraded.reshape(512, 512) - ref_deg) / 2).max() <= 1 / 255
+        assert psnr(output.reshape(3, 512, 512), rt.run_degraded(degraded.reshape(512, 512))[0]) >= 35.0
+        assert not p.errors
+        p.close()
+    finally:
+        srv.close()

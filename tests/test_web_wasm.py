@@ -52,11 +52,11 @@ def frame_image(h=90, w=120, seed=0):
     return np.concatenate([img, np.full((h, w, 1), 255, np.uint8)], -1)
 
 
-def open_page(browser, base):
+def open_page(browser, base, extra=""):
     page = browser.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(base + "index.html?engine=wasm&test=1&source=clip")
+    page.goto(base + "index.html?engine=wasm&test=1&source=clip" + extra)
     page.wait_for_function("() => window.seeing && window.seeing.engine && window.seeing.engine.name === 'wasm'", timeout=60000)
     return page, errors
 
@@ -173,3 +173,26 @@ def test_frame_from_a_canvas_reads_the_centre_square(browser, models, tmp_path, 
     expect = np.clip(np.rint((out.transpose(1, 2, 0) + 1) * 127.5), 0, 255).astype(np.uint8)
     drawn = np.asarray(res["drawn"], np.uint8).reshape(R, R, 4)
     assert np.array_equal(drawn[..., :3], expect) and np.all(drawn[..., 3] == 255)
+
+
+@pytest.mark.parametrize("isolated", [True, False], ids=["threads", "single"])
+def test_page_cpu_engine_at_twice_the_side_matches_onnx_runtime(browser, models, tmp_path, isolated):
+    """HD on the CPU engine: ?size=128 runs the 64 models at 128 (as 512 does the 256 ones), the grid
+    scaled (degrade.at_size); degradation and output against Python and ONNX Runtime at that size."""
+    from seeing.degrade import at_size
+    with static_server(page_files(models, tmp_path, "uint8"), isolated=isolated) as base:
+        page, errors = open_page(browser, base, "&size=128")
+        assert page.evaluate("() => [window.seeing.engine.canvas.width, window.seeing.engine.R]") == [128, 128]
+        img = frame_image(150, 170, seed=5)
+        res = page.evaluate("async ([rgba, w, h]) => { const r = await window.seeing.runTest(rgba, w, h, {}); "
+                            "return {d: Array.from(r.degraded), o: Array.from(r.output)}; }",
+                            [img.ravel().tolist(), img.shape[1], img.shape[0]])
+        R = 128
+        got_deg = np.asarray(res["d"], np.float32).reshape(R, R)
+        ref_deg = degrade_frame(img[..., :3], at_size(read_model(models["uint8"]).degradation, R))
+        assert np.abs(got_deg - ref_deg).max() <= 2 / 255
+        got = np.asarray(res["o"], np.float32).reshape(3, R, R)
+        assert psnr(got, Runtime(models["uint8"], threads=1, size=R).run_degraded(ref_deg)[0]) >= 40
+        page.wait_for_function("() => window.seeing.stats().frames >= 3", timeout=60000)
+        assert errors == []
+        page.close()

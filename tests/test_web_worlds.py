@@ -100,3 +100,29 @@ def test_cycle_moves_through_the_models_in_turn(browser, worlds_server):
     assert page.evaluate("window.seeing.state.modelName") == name
     assert page.errors == []
     page.close()
+
+
+def test_output_size_control_is_remembered(browser, worlds_server):
+    """The output control: the model's side or twice it (HD), crossfaded like a switch, remembered."""
+    ctx = browser.new_context()
+    try:
+        page = ctx.new_page()
+        page.goto(worlds_server.url + "?test=1&engine=wasm")
+        page.wait_for_function("window.seeing && window.seeing.engine && window.seeing.state.frames >= 2", timeout=120000)
+        assert page.evaluate("window.seeing.engine.canvas.width") == 64
+        assert page.locator("#size option").all_inner_texts() == ["64 px", "128 px (HD)"]
+        page.select_option("#size", "2")
+        page.wait_for_function("window.seeing.engine.canvas.width === 128 && !window.seeing.state.outgoing")
+        assert page.evaluate("[window.seeing.state.modelName, window.seeing.state.model.degradation.grid]") == ["clouds", 6]
+        assert shot(page).mean() > 8 and "128 px" in page.inner_text("#stat-model")
+        page.close()
+        page = ctx.new_page()  # the same browser profile: the choice is remembered
+        page.goto(worlds_server.url + "?test=1&engine=wasm&model=waves")
+        page.wait_for_function("window.seeing && window.seeing.engine && window.seeing.state.frames >= 2", timeout=120000)
+        assert page.input_value("#size") == "2" and page.evaluate("window.seeing.engine.canvas.width") == 128
+        page.locator("#worlds button.world").nth(0).click()  # another model keeps the size
+        page.wait_for_function("window.seeing.state.modelName === 'clouds' && !window.seeing.state.outgoing")
+        assert page.evaluate("window.seeing.engine.canvas.width") == 128
+        page.close()
+    finally:
+        ctx.close()

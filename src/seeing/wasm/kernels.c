@@ -355,7 +355,9 @@ static void up_row(const Layer *L, int co, int oy) {
 /* ------------------------------------------------------------------ building the net */
 
 EXPORT(net_create) Net *net_create(int n_down, int res, int grid, double bicubic_a, double l0, double l1, double l2, int max_threads) {
-    if (n_down < 1 || 2 * n_down > MAXL || res != 1 << n_down || grid < 1 || grid > res || max_threads < 1) return 0;
+    /* res: any multiple of 2^n_down (a 256 model runs at 512 too: fully convolutional) */
+    if (n_down < 1 || 2 * n_down > MAXL || res < 1 << n_down || res % (1 << n_down) || res > 4096 || grid < 1 || grid > res ||
+        max_threads < 1) return 0;
     Net *n = alloc(sizeof(Net));
     if (!n) return 0;
     n->n_down = n_down;

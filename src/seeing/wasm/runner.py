@@ -29,7 +29,8 @@ class WasmNet:
     """One generator in one wasm instance (single thread).
 
     layers: per layer (weight (cout, cin, 4, 4) as float32/float16/uint8, bias, scale, zero), in forward
-    order; deg: DegradeParams; slope: LeakyReLU slope.
+    order; deg: DegradeParams (its resolution is the side the net runs at: 2 ** n_down or a multiple,
+    degrade.at_size); slope: LeakyReLU slope.
     """
 
     def __init__(self, n_down: int, layers, deg, slope: float, variant: str = "seeing-relaxed.wasm", threads: int = 1):
@@ -55,7 +56,7 @@ class WasmNet:
         self.fn = {name: ex[name] for name in ("alloc", "scratch", "net_create", "net_layer", "net_load", "net_input",
                                                "net_params", "degrade_run", "layer_run", "frame_run", "net_begin", "net_x0",
                                                "net_rgba", "net_out", "net_in")}
-        self.res = 2 ** n_down
+        self.res = deg.resolution
         self.n_layers = 2 * n_down
         self.net = self.call("net_create", n_down, self.res, deg.grid, float(deg.bicubic_a), *map(float, deg.luma), threads)
         if not self.net:
@@ -78,10 +79,12 @@ class WasmNet:
             self.call("net_load", self.net, i, base, DTYPES[w.dtype], sc, ze, base + int(offs[1]))
 
     @classmethod
-    def from_model(cls, model_path, variant: str = "seeing-relaxed.wasm", threads: int = 1):
-        """Load a model file the way the page does: raw weights as stored (uint8/float16/float32)."""
+    def from_model(cls, model_path, variant: str = "seeing-relaxed.wasm", threads: int = 1, size: int | None = None):
+        """Load a model file the way the page does: raw weights as stored (uint8/float16/float32);
+        size: run it at size x size (default: its resolution)."""
         from safetensors.numpy import load_file
 
+        from ..degrade import at_size
         from ..modelfile import layer_names, read_model
 
         m = read_model(model_path)
@@ -89,7 +92,8 @@ class WasmNet:
         layers = []
         for name in layer_names(m.config):
             layers.append((raw[f"{name}.weight"], raw[f"{name}.bias"], raw.get(f"{name}.scale"), raw.get(f"{name}.zero")))
-        return cls(len(m.config.down), layers, m.degradation, m.config.leaky_slope, variant, threads)
+        deg = at_size(m.degradation, size) if size else m.degradation
+        return cls(len(m.config.down), layers, deg, m.config.leaky_slope, variant, threads)
 
     # ---------------------------------------------------------------- memory access
     def call(self, name, *args):

@@ -2,7 +2,7 @@
 // Engines are pluggable: anything with the interface of docs/CONTRACTS.md can be listed in
 // ENGINES; pickEngine decides which one runs. With ?test=1, window.seeing exposes test hooks.
 
-import { parseModel } from "./modelfile.js";
+import { atSize, parseModel } from "./modelfile.js";
 import { cameraMessage, generatedClip, listCameras, openCamera, openFile } from "./camera.js";
 import { Cycle, fadeIn, findModel, markCurrent, renderPicker, settle, stackedCanvas } from "./worlds.js";
 
@@ -14,6 +14,10 @@ const FADE_MS = 1000;  // the crossfade between two models
 // takes less than this; on a slower machine its last picture stays still instead (a frame of each
 // would double the time between frames, and the camera would seem to stall).
 const BOTH_LIVE_MS = 40;
+// Output size: the model's own side (1) or twice it (2: 512 for the 256 models, HD), remembered;
+// ?size=N asks for N pixels (any side the model can run at) until the control is changed.
+const SCALE_KEY = "seeing.outputScale";
+let sizeOverride = +params.get("size") || 0;
 
 /** The engines the page knows, best first. `available` is cheap; `create` builds one. */
 export const ENGINES = [
@@ -152,7 +156,7 @@ function freshCanvas(holderId) {
 async function useModel(buffer, name) {
   let model;
   try {
-    model = parseModel(buffer, name);
+    model = sized(parseModel(buffer, name));
   } catch (e) {
     message(`Cannot use ${e.message}. The previous model keeps running.`, "error");
     return false;
@@ -191,7 +195,7 @@ function showModel(engine, model, name, buffer, timings) {
   $("stat-engine").textContent = engineLabel(engine, timings);
   $("stat-adapter").textContent = engine.adapterInfo || "–";
   const mb = (buffer.byteLength / 1e6).toFixed(2);
-  $("stat-model").textContent = `${model.name} · ${model.precision} · ${mb} MB · ${(model.params ?? 0).toLocaleString()} params`;
+  $("stat-model").textContent = `${model.name} · ${model.precision} · ${mb} MB · ${(model.params ?? 0).toLocaleString()} params · ${model.config.resolution} px`;
   message("");
 }
 
@@ -217,7 +221,7 @@ async function startSwitch(buffer, name, index) {
   const started = performance.now();
   let model;
   try {
-    model = parseModel(buffer, name);
+    model = sized(parseModel(buffer, name));
   } catch (e) {
     message(`Cannot use ${e.message}. The previous model keeps running.`, "error");
     return false;
@@ -265,6 +269,28 @@ function endFade() {
     state.switchStats = null;
   }
   old.resolve();
+}
+
+// A parsed model at the output size chosen (the control, or ?size=N).
+function sized(model) {
+  const R = model.config.resolution, scale = +$("size").value || 1;
+  $("size").options[0].textContent = `${R} px`;
+  $("size").options[1].textContent = `${2 * R} px (HD)`;
+  if (sizeOverride) {
+    try { return atSize(model, sizeOverride); } catch (e) { console.warn(`?size ignored: ${e.message}`); }
+  }
+  return atSize(model, R * scale);
+}
+
+function initSize() {
+  const sel = $("size");
+  sel.value = localStorage.getItem(SCALE_KEY) === "2" ? "2" : "1";
+  sel.addEventListener("change", () => {
+    localStorage.setItem(SCALE_KEY, sel.value);
+    sizeOverride = 0;
+    // the running model again at the new size, crossfaded like any switch
+    if (state.modelBuffer) switchModel(state.modelBuffer, state.modelName, state.current);
+  });
 }
 
 function setCurrent(index) {
@@ -531,6 +557,7 @@ function toggleRecording() {
 
 async function main() {
   wireUI();
+  initSize();
   setInterval(updateStats, 500);
   await initModels();
   const cam = params.get("source") === "clip" ? (await setSource(generatedClip()), false) : await startCamera();

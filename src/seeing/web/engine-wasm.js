@@ -107,7 +107,7 @@ class WasmEngine {
     const m = this.model, cfg = m.config, deg = m.degradation, feat = wasmFeatures();
     if (!feat.simd) throw new Error("this browser's WebAssembly has no SIMD");
     const nDown = cfg.down.length, R = cfg.resolution;
-    if (cfg.in_channels !== 1 || ![1, 3].includes(cfg.out_channels) || R !== 2 ** nDown)
+    if (cfg.in_channels !== 1 || ![1, 3].includes(cfg.out_channels) || R % 2 ** nDown)
       throw new Error("the CPU engine runs 1-channel-in, 1- or 3-channel-out generators");
     const wanted = this.options.threads ?? (feat.threads ? Math.min(feat.cores, 8) : 1);
     this.threads = feat.threads ? Math.max(1, wanted) : 1;

@@ -184,6 +184,24 @@ export function parseModel(buffer, where = "model file") {
            params: info.params ?? null, macs: info.macs ?? null, size };
 }
 
+/**
+ * The model run at size x size (e.g. 512 for a 256 model: HD). The generator is fully convolutional,
+ * so any multiple of 2^(down layers) works; the degradation grid scales with the side, so a cell keeps
+ * its size in pixels (degrade.at_size). Returns a model the engines take as they take the file's
+ * (the same weights), or the model itself at its own size. Throws on a size the net cannot run.
+ */
+export function atSize(model, size) {
+  const cfg = model.config, R = cfg.resolution, step = 2 ** cfg.down.length;
+  if (!size || size === R) return model;
+  if (!isInt(size) || size < step || size % step || size > 4096)
+    throw new Error(`${model.name} runs at multiples of ${step} up to 4096, not ${size}`);
+  const k = size / R, deg = model.degradation;
+  return { ...model, config: { ...cfg, resolution: size },
+           degradation: { ...deg, resolution: size, grid: Math.max(1, Math.round((deg.grid * size) / deg.resolution)) },
+           layers: model.layers.map((L) => ({ ...L, inSide: L.inSide * k })),
+           macs: model.macs == null ? null : model.macs * k * k };
+}
+
 /** float16 bits -> float32 value (for dequantizing once at load on adapters without shader-f16). */
 export function halfToFloat(h) {
   const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, f = h & 0x3ff;
