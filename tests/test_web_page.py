@@ -55,7 +55,7 @@ def test_upload_good_and_corrupt_model(browser, server, web_models, tmp_path):
     assert page.evaluate("window.seeing.state.modelName") == engine_before
     wait_frames(page, 2)  # still running
     page.set_input_files("#model-file", str(web_models["uint8"]))
-    page.wait_for_function("window.seeing.state.modelName === 'tiny-uint8.safetensors'")
+    page.wait_for_function("window.seeing.state.modelName === 'tiny-uint8.safetensors'", timeout=120000)  # SwiftShader compiles
     wait_frames(page, 2)
     assert page.is_hidden("#message")
     assert "uint8" in page.inner_text("#stat-model")
