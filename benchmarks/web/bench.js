@@ -252,20 +252,21 @@ async function setupOrt(ep, stem, threads) {
 const ENGINES = { 'seeing-webgpu': ['/web/engine-webgpu.js', 'createWebGPUEngine'],
                   'seeing-wasm': ['/web/engine-wasm.js', 'createWasmEngine'] };
 
-async function setupSeeing(runtime, stem, threads) {
+async function setupSeeing(runtime, stem, threads, size) {
   const [url, factory] = ENGINES[runtime];
-  let mod, parseModel;
+  let mod, parseModel, atSize;
   try {
     if (!(await fetch(url, { method: 'HEAD' })).ok) throw new Error(`${url} not found`);
     mod = await import(url);
-    ({ parseModel } = await import('/web/modelfile.js'));
+    ({ parseModel, atSize } = await import('/web/modelfile.js'));
     if (typeof mod[factory] !== 'function') throw new Error(`${url} has no ${factory}`);
   } catch (e) {
     const err = new Error(`engine not available: ${e.message}`);
     err.missing = true;
     throw err;
   }
-  const model = parseModel(await (await fetchOk(`/models/${stem}.safetensors`)).arrayBuffer());
+  // size: the net at size x size (HD: 512 for these 256 models; the degradation grid scaled)
+  const model = atSize(parseModel(await (await fetchOk(`/models/${stem}.safetensors`)).arrayBuffer()), size);
   const R = model.config.resolution;
   const dst = runtime === 'seeing-webgpu' ? gpuCanvas(R) : outputCanvas(R);
   // the same thread count as the peers' WASM backends and native ONNX Runtime
@@ -292,7 +293,7 @@ async function setupSeeing(runtime, stem, threads) {
 }
 
 // ---------------------------------------------------------------- the timing loop
-async function setup(runtime, stem, threads) {
+async function setup(runtime, stem, threads, size) {
   switch (runtime) {
     case 'tfjs-webgl': return setupTfjs('webgl', stem, threads);
     case 'tfjs-webgpu': return setupTfjs('webgpu', stem, threads);
@@ -300,15 +301,15 @@ async function setup(runtime, stem, threads) {
     case 'ort-wasm': return setupOrt('wasm', stem, threads);
     case 'ort-webgpu': return setupOrt('webgpu', stem, threads);
     default:
-      if (runtime in ENGINES) return setupSeeing(runtime, stem, threads);
+      if (runtime in ENGINES) return setupSeeing(runtime, stem, threads, size);
       throw new Error(`unknown runtime ${runtime}`);
   }
 }
 
-async function cell({ runtime, stem, frames, warmup, budgetMs, threads, present }) {
+async function cell({ runtime, stem, frames, warmup, budgetMs, threads, present, size }) {
   PRESENT = present || 'canvas';
   const t0 = performance.now();
-  const rt = await setup(runtime, stem, threads);
+  const rt = await setup(runtime, stem, threads, size);
   const loadMs = performance.now() - t0;
   const { grey, rgba } = checkInput(rt.R);
   const c = await rt.check(grey, rgba);  // also the first (compiling) run of the net

@@ -4,6 +4,9 @@ For each preset (random folded weights, seed fixed) the same net runs through:
   native ONNX Runtime in Python (the reference, same thread count), TF.js (WebGL: the paper's stack,
   WebGPU, WASM), ONNX Runtime Web (WASM, WebGPU with gpu-buffer output), and our engines
   (src/seeing/web/engine-webgpu.js, engine-wasm.js) when they exist; a missing engine is reported.
+With --sizes 256,512 (the default) native ONNX Runtime and our engines also run each net at 512x512 (HD,
+the degradation grid scaled to keep its cells: degrade.at_size), in a table of their own with the
+512 / 256 ratio; the peers run at 256 only.
 Each browser cell is a fresh page of one headless Chromium (DESIGN section 6 flags), opened once the
 browser is idle again (the previous cell's GPU work done): a fixed check
 input first (its output is compared with native ONNX Runtime, so every row computes the same net),
@@ -111,8 +114,8 @@ class NativeOrt:
         R = int(round(grey.size ** 0.5))
         return self.session(onnx_path).run(None, {"input": grey.reshape(1, 1, R, R).astype(np.float32)})[0].ravel()
 
-    def time(self, onnx_path: Path, frames: int, warmup: int, budget_s: float) -> dict:
-        x = np.random.default_rng(0).uniform(-1, 1, (1, 1, 256, 256)).astype(np.float32)
+    def time(self, onnx_path: Path, frames: int, warmup: int, budget_s: float, size: int = 256) -> dict:
+        x = np.random.default_rng(0).uniform(-1, 1, (1, 1, size, size)).astype(np.float32)
         best = None
         for spin in (True, False):
             sess = self.session(onnx_path, spin)
@@ -260,6 +263,52 @@ def markdown(results: dict, args, meta: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+HD_RUNTIMES = ("native-ort", "seeing-webgpu", "seeing-wasm")
+HD_GOALS = {"seeing-wasm": "<= 5x"}  # issue 12: small at 512 within 5x of its 256 frame time on the CPU engine
+
+
+def hd_key(preset: str, size: int) -> str:
+    return preset if size == 256 else f"{preset}@{size}"
+
+
+def onnx_at(model_path: Path, size: int) -> Path:
+    """The model file's net as ONNX on size x size inputs, written once beside it."""
+    from seeing.files import atomic_write
+    from seeing.modelfile import read_model
+    from seeing.onnx_export import build_onnx
+    path = model_path.with_name(f"{model_path.stem}-{size}.onnx")
+    if not path.exists():
+        atomic_write(path, [build_onnx(read_model(model_path), size).SerializeToString()])
+    return path
+
+
+def hd_markdown(results: dict, args) -> str:
+    """The HD table: our engines and native ONNX Runtime at each extra size, with the ratio to 256."""
+    names = labels(args.threads)
+    out = []
+    for size in [s for s in args.sizes if s != 256]:
+        rows = [r for r in HD_RUNTIMES if r in args.runtimes]
+        if not rows:
+            continue
+        head = " | ".join(f"{p} at {size} | {size} / 256" for p in args.presets)
+        lines = [f"| runtime | {head} | goal |", "| --- |" + " --- | --- |" * len(args.presets) + " --- |"]
+        for rt in rows:
+            cells = []
+            for p in args.presets:
+                hd, base = results[rt].get(hd_key(p, size)), results[rt].get(p)
+                ratio = (f"{hd['median_ms'] / base['median_ms']:.1f}x" if hd and base and hd["status"] == "ok"
+                         and base["status"] == "ok" else "")
+                cells += [cell_text(hd, args.frames), ratio]
+            lines.append(f"| {names[rt]} | " + " | ".join(cells) + f" | {HD_GOALS.get(rt, '')} |")
+        errs = [f"{rt} {p} {c['max_abs_err']:.1e}" for rt in rows for p in args.presets
+                if (c := results[rt].get(hd_key(p, size))) and c.get("max_abs_err") is not None]
+        if errs:
+            lines += ["", f"Same net check at {size} (max |output - native ONNX Runtime at {size}|): " + ", ".join(errs) + "."]
+        out += [(f"HD: the same nets at {size}x{size} (four times the pixels of 256; the degradation grid scaled to "
+                 f"keep its cell size), median ms per frame, and the ratio to the same runtime at 256 above."), "", *lines, ""]
+    return "\n".join(out)
+
+
 def write_doc(path: Path, command: str, table: str) -> None:
     """Replace (or add) our `## Browser engines` section of docs/BENCHMARKS.md; the rest is someone else's."""
     section = f"{DOC_SECTION}\n\nMade by `{command}` ({time.strftime('%Y-%m-%d')}):\n\n{table}"
@@ -291,14 +340,18 @@ def main(argv=None) -> int:
     p.add_argument("--present", choices=("auto", "canvas", "texture"), default="auto",
                    help="where WebGPU runtimes draw: a real canvas, or a same-size GPU texture (auto: canvas if it works)")
     p.add_argument("--verbose", action="store_true", help="print the pages' console output")
+    p.add_argument("--sizes", default="256,512",
+                   help="frame sides: 256, and HD sides for native ORT and our engines (e.g. 256,512; 256 alone: no HD)")
     args = p.parse_args(argv)
+    args.sizes = sorted({256, *(int(s) for s in args.sizes.split(",") if s)})
     args.presets = [s for s in args.presets.split(",") if s]
     args.runtimes = [s for s in args.runtimes.split(",") if s]
     bad = [s for s in args.presets if s not in PRESETS] + [s for s in args.runtimes if s not in RUNTIMES]
     if bad or args.frames < 1 or args.warmup < 0:
         p.error(f"unknown preset/runtime {', '.join(bad)}" if bad else "--frames must be >= 1 and --warmup >= 0")
     browser_rts = [r for r in args.runtimes if r != "native-ort"]
-    if browser_rts and not (HERE / "node_modules" / "onnxruntime-web").is_dir():
+    peers = [r for r in browser_rts if not r.startswith("seeing-")]
+    if peers and not (HERE / "node_modules" / "onnxruntime-web").is_dir():
         p.error(f"the peers are not installed: run `npm install` in {HERE} (or `make bench-web`)")
 
     models = {}
@@ -310,16 +363,18 @@ def main(argv=None) -> int:
     meta = {"cpus": os.cpu_count(), "python": platform.python_version(), "chromium": "-", "adapter": "-",
             "isolated": "-", "present": "-", "load_before": os.getloadavg()[0], "engines": engines_version()}
 
-    def time_native(preset):  # right before the preset's browser cells, under the same machine load
+    def time_native(preset, size=256):  # right before the preset's browser cells, under the same machine load
         if "native-ort" in args.runtimes:
-            c = native.time(models[preset]["onnx"], args.frames, args.warmup, args.budget)
+            onnx = models[preset]["onnx"] if size == 256 else onnx_at(models[preset]["model"], size)
+            c = native.time(onnx, args.frames, args.warmup, args.budget, size)
             c["median_ms"] = statistics.median(c["times"])
-            results["native-ort"][preset] = c
-            print(f"  {preset:6s} {'native-ort':14s} ok       {cell_text(c, args.frames)}", file=sys.stderr)
+            results["native-ort"][hd_key(preset, size)] = c
+            print(f"  {hd_key(preset, size):10s} {'native-ort':14s} ok       {cell_text(c, args.frames)}", file=sys.stderr)
 
     if not browser_rts:
         for preset in args.presets:
-            time_native(preset)
+            for size in args.sizes:
+                time_native(preset, size)
     else:
         from playwright.sync_api import sync_playwright
         with BenchServer(Path(args.models_dir)) as url, sync_playwright() as pw:
@@ -339,26 +394,35 @@ def main(argv=None) -> int:
             meta["present"] = args.present if args.present != "auto" else page.evaluate("window.probeCanvasPresent()")
             page.close()
             for preset in args.presets:
-                time_native(preset)
-                stem = models[preset]["model"].stem
-                for rt in browser_rts:
-                    t0 = time.perf_counter()
-                    opts = {"runtime": rt, "stem": stem, "frames": args.frames, "warmup": args.warmup,
-                            "budgetMs": args.budget * 1000, "threads": args.threads, "present": meta["present"]}
-                    c = browser_cell(browser, url, opts, hard_s=3 * args.budget + 120, verbose=args.verbose)
-                    if c["status"] == "ok" and "check" in c:
-                        out, inp = decode(c.pop("check")), decode(c.pop("checkInput"))
-                        ref = native.reference(models[preset]["onnx"], inp)
-                        c["max_abs_err"] = float(np.abs(out - ref).max()) if out.shape == ref.shape else float("inf")
-                    if c["status"] == "ok":
-                        c["median_ms"] = statistics.median(c["times"])
-                    results[rt][preset] = c
-                    print(f"  {preset:6s} {rt:14s} {c['status']:8s} {cell_text(c, args.frames) if c['status'] == 'ok' else c.get('error', '')}"
-                          f"  ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+                for size in args.sizes:
+                    time_native(preset, size)
+                    stem = models[preset]["model"].stem
+                    onnx = models[preset]["onnx"] if size == 256 else onnx_at(models[preset]["model"], size)
+                    for rt in browser_rts:
+                        if size != 256 and rt not in HD_RUNTIMES:
+                            continue
+                        t0 = time.perf_counter()
+                        opts = {"runtime": rt, "stem": stem, "frames": args.frames, "warmup": args.warmup,
+                                "budgetMs": args.budget * 1000, "threads": args.threads, "present": meta["present"],
+                                "size": size}
+                        c = browser_cell(browser, url, opts, hard_s=3 * args.budget + 120, verbose=args.verbose)
+                        if c["status"] == "ok" and "check" in c:
+                            out, inp = decode(c.pop("check")), decode(c.pop("checkInput"))
+                            ref = native.reference(onnx, inp)
+                            c["max_abs_err"] = float(np.abs(out - ref).max()) if out.shape == ref.shape else float("inf")
+                        if c["status"] == "ok":
+                            c["median_ms"] = statistics.median(c["times"])
+                        key = hd_key(preset, size)
+                        results[rt][key] = c
+                        print(f"  {key:10s} {rt:14s} {c['status']:8s} {cell_text(c, args.frames) if c['status'] == 'ok' else c.get('error', '')}"
+                              f"  ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
             browser.close()
 
     meta["load_after"] = os.getloadavg()[0]
     table = markdown(results, args, meta)
+    hd = hd_markdown(results, args)
+    if hd:
+        table = table + "\n" + hd
     print(table)
     make_args = os.environ.get("SEEING_BENCH_MAKE")  # set by `make bench-web` to its BENCH_WEB_ARGS
     if make_args is not None:
