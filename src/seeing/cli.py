@@ -178,6 +178,8 @@ def bench(as_json, presets, frames, clip_frames, out_dir):
                    "transposed convs; the model file is the same")
 @click.option("--l1-weight", type=click.FloatRange(min=0), default=100.0, show_default=True,
               help="weight of the L1 term against the GAN term (lower: more invented detail)")
+@click.option("--spectral-weight", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="weight of a term matching the output's power spectrum to the target's (detail, no lattice)")
 @click.option("--lowpass-weight", type=click.FloatRange(min=0), default=100.0, show_default=True,
               help="weight of an L1 term between the degraded output and the degraded target (keeps the output "
                    "following the camera)")
@@ -193,7 +195,7 @@ def bench(as_json, presets, frames, clip_frames, out_dir):
 @click.option("--save-every", type=click.IntRange(min=0), default=10, show_default=True,
               help="keep epoch_NNN.pt every N epochs (0: only last.pt)")
 @click.option("--device", help="cuda, cuda:1, mps or cpu  [default: the best available]")
-def train(data_sources, preset, down, up, up_mode, l1_weight, lowpass_weight, config, epochs, out, resume, batch_size, lr, seed, disc_width,
+def train(data_sources, preset, down, up, up_mode, l1_weight, spectral_weight, lowpass_weight, config, epochs, out, resume, batch_size, lr, seed, disc_width,
           workers, save_every, device):
     """Train a generator on DATA (image folders and/or video files) into a run folder."""
     import os
@@ -207,6 +209,7 @@ def train(data_sources, preset, down, up, up_mode, l1_weight, lowpass_weight, co
     try:
         run_training(list(data_sources), out, cfg, preset="custom" if custom else preset, epochs=epochs, up=up_mode,
                      lowpass_weight=lowpass_weight, l1_weight=l1_weight,
+                     spectral_weight=spectral_weight,
                      batch_size=batch_size, lr=lr, seed=seed, resume=resume, device=device, workers=workers,
                      save_every=save_every, disc_width=disc_width, interrupt_at_step=int(hook) if hook else None,
                      log=lambda m: click.echo(m, err=True))

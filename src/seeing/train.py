@@ -51,6 +51,7 @@ class TrainConfig:
     amp: bool = True  # mixed precision (CUDA only)
     up: str = "resize"  # how the up layers are trained (nets.UP_MODES); checkpoints without it used "transpose"
     lowpass_weight: float = 0.0  # weight of an L1 term on the degraded (blurred grey) output against the target's
+    spectral_weight: float = 0.0  # weight of the spectral term (spectral_loss): the output's power spectrum, target's
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -246,8 +247,44 @@ def lowpass(rgb: torch.Tensor, blur: torch.Tensor) -> torch.Tensor:
     return blur @ grey @ blur.T
 
 
+_RINGS: dict = {}
+
+
+def _rings(h: int, w: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """For an rfft2 of (h, w): a (h * (w // 2 + 1), h // 2) matrix summing each ring of radius 1..h/2, and counts."""
+    key = (h, w, str(device))
+    if key not in _RINGS:
+        ky = torch.fft.fftfreq(h, 1 / h).abs()[:, None]
+        kx = torch.arange(w // 2 + 1, dtype=torch.float32)[None, :]
+        r = torch.sqrt(ky ** 2 + kx ** 2).round().long().flatten()
+        onehot = (r[:, None] == torch.arange(1, h // 2 + 1)[None, :]).float()
+        _RINGS[key] = (onehot.to(device), onehot.sum(0).to(device))
+    return _RINGS[key]
+
+
+def spectral_loss(fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L1 between the log power spectra of the outputs' and the targets' luma, over the batch: per ring of radius
+    1..R/2 (how much detail at each scale: a blurred output is far below) and along the two image axes (where
+    up-sampling lattices and streaks show). Power and texture placement are free; only the amount counts
+    (after Durall et al., "Watch your up-convolution", CVPR 2020)."""
+    from .degrade import LUMA
+    luma = torch.tensor(LUMA, dtype=torch.float32, device=fake.device)
+    h, w = fake.shape[-2:]
+    rings, counts = _rings(h, w, fake.device)
+
+    def spectra(rgb):
+        f = torch.fft.rfft2(torch.einsum("bchw,c->bhw", rgb.float(), luma), norm="ortho")
+        power = (f.real ** 2 + f.imag ** 2).mean(0)  # (h, w // 2 + 1), the batch's mean
+        ring = power.flatten() @ rings / counts
+        axes = torch.cat([power[1:h // 2 + 1, 0], power[0, 1:w // 2 + 1]])
+        return torch.log(ring + 1e-8), torch.log(axes + 1e-8)
+
+    (rf, af), (rt, at) = spectra(fake), spectra(target)
+    return F.l1_loss(rf, rt) + F.l1_loss(af, at)
+
+
 def gan_step(gen, disc, opt_g, opt_d, scaler, inp, target, l1_weight: float, amp: bool, freeze_d: bool,
-             lowpass_weight: float = 0.0, blur: torch.Tensor | None = None) -> dict:
+             lowpass_weight: float = 0.0, blur: torch.Tensor | None = None, spectral_weight: float = 0.0) -> dict:
     """One pix2pix step: update D on (real, fake), then G on GAN + l1_weight x L1 (+ lowpass_weight x L1 of
     the blurred luma, what the next live frame's input is made of). Returns the losses."""
     bce = F.binary_cross_entropy_with_logits
@@ -270,6 +307,8 @@ def gan_step(gen, disc, opt_g, opt_d, scaler, inp, target, l1_weight: float, amp
         loss_g = loss_gan + l1_weight * loss_l1
         if lowpass_weight:
             loss_g = loss_g + lowpass_weight * F.l1_loss(lowpass(fake.float(), blur), lowpass(target, blur))
+        if spectral_weight:
+            loss_g = loss_g + spectral_weight * spectral_loss(fake, target)
     opt_g.zero_grad(set_to_none=True)
     scaler.scale(loss_g).backward()
     scaler.step(opt_g)
@@ -310,7 +349,7 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
           preset: str = "small", epochs: int = 10, batch_size: int = 4, lr: float = 2e-4, seed: int = 0,
           resume: bool = False, device: str | None = None, workers: int = 0, save_every: int = 10,
           disc_width: int | None = None, up: str = "resize", lowpass_weight: float = 0.0, l1_weight: float = 100.0,
-          progress: bool = True,
+          spectral_weight: float = 0.0, progress: bool = True,
           interrupt_at_step: int | None = None, log=print) -> dict:
     """Train a generator on DATA into the run folder OUT; returns the last epoch's metrics.
 
@@ -340,7 +379,8 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
         tcfg = TrainConfig(preset=preset, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                            data=[str(d) for d in data], disc_width=disc_width or DISC_WIDTH.get(preset, 16),
                            load_size=round(gen_cfg.resolution * max(deg.scale_range)), save_every=save_every,
-                           workers=workers, up=up, lowpass_weight=lowpass_weight, l1_weight=l1_weight)
+                           workers=workers, up=up, lowpass_weight=lowpass_weight, l1_weight=l1_weight,
+                           spectral_weight=spectral_weight)
     if batch_size < 1 or epochs < 1:
         raise UserError("--batch-size and --epochs must be at least 1")
     amp = tcfg.amp and dev.type == "cuda"
@@ -453,7 +493,8 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
                     rgb = cache[idx].to(dev, non_blocking=True).permute(0, 3, 1, 2).float().div_(255)
                     inp, target = training_pair(rgb, deg, pair_gen)
                     losses = gan_step(g_model, d_model, opt_g, opt_d, scaler, inp, target, tcfg.l1_weight, amp,
-                                      freeze_d=world == 1, lowpass_weight=tcfg.lowpass_weight, blur=blur)
+                                      freeze_d=world == 1, lowpass_weight=tcfg.lowpass_weight, blur=blur,
+                                      spectral_weight=tcfg.spectral_weight)
                     step += 1
                     steps_this_run += 1
                     for k in ("g_gan", "g_l1", "d"):
