@@ -1,19 +1,29 @@
 # seeing: `make demo` runs the live page with the bundled model; `make test` sets up and runs every test.
 PY ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every package at the version the suite last passed with (README: refreshing the pins).
+# CONSTRAINTS= (empty) installs the newest versions instead.
+CONSTRAINTS ?= constraints.txt
+PIN := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 
-.PHONY: demo test setup chromium wasm bench bench-web models quality clean
+.PHONY: demo test setup chromium wasm bench bench-web models quality clean constraints
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[train,test]'
+	$(BIN)/pip install -q $(PIN) torch==2.13.0
+	$(BIN)/pip install -q $(PIN) -e '.[train,test]'
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Writes constraints.txt from what VENV holds (run after `make test` passed there); local version labels
+# such as torch's +cpu are dropped so that any build of that version satisfies the pin.
+constraints:
+	$(BIN)/pip freeze --exclude-editable | grep -v '^seeing==' | sed -E 's/^([^=]+==[^+]+)\+.*/\1/' > constraints.txt.tmp
+	mv constraints.txt.tmp constraints.txt
 
 # Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
 chromium:
