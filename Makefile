@@ -65,7 +65,7 @@ $(BASELINE):
 	git show c0896ea:src/seeing/models/nebula-small.safetensors > $@
 
 quality: setup $(BASELINE)
-	OMP_NUM_THREADS=2 $(BIN)/seeing quality $(addprefix build/models/,$(addsuffix -small,$(subst $(comma), ,$(WORLDS)))) \
+	OMP_NUM_THREADS=2 $(BIN)/seeing quality $(addprefix build/models/,$(addsuffix -small/best.pt,$(subst $(comma), ,$(WORLDS)))) \
 		--bundled src/seeing/models --baseline $(BASELINE) --out docs/QUALITY.md
 
 clean:

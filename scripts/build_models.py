@@ -1,8 +1,10 @@
 """Rebuild the bundled models from nothing (`make models`).
 
 For each world: procedural data (`seeing data synth`, 600 images, seed 1), training with the default recipe
-(small preset, seed 0), a uint8 export into src/seeing/models, and a 128 px thumbnail NAME.png beside the
-model file (the model's output on one of its held-out images) for the page's model picker. The measured
+(small preset, seed 0, a checkpoint kept per epoch), the choice of epoch by the held-out measures training
+logs (pick_epoch: no lattice, follows the camera, then the most detail), copied to RUN/best.pt, its uint8
+export into src/seeing/models, and a 128 px thumbnail NAME.png beside the model file (the model's output on
+one of its held-out images) for the page's model picker. The measured
 training time of each world is kept in RUN/build-time.json (summed over resumed runs) and quoted by
 `seeing quality`. An interrupted build continues where it stopped.
 
@@ -14,15 +16,29 @@ import argparse
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from seeing.files import atomic_write
+
 ROOT = Path(__file__).resolve().parents[1]
 SEEING = [sys.executable, "-m", "seeing"]
 THUMB = 128
+GOALS = {"lattice_worst": 2.0, "fidelity_db": 30.0}  # what a bundled model must meet (docs/QUALITY.md)
+
+
+def pick_epoch(metrics: list[dict]) -> int:
+    """The epoch to bundle, from the second half of the run: among those meeting GOALS, the most detail (up to
+    the targets' own, 1.0; later wins ties); if none meets them, the least lattice."""
+    late = [m for m in metrics if m["epoch"] > metrics[-1]["epoch"] // 2]
+    good = [m for m in late if m["lattice_worst"] <= GOALS["lattice_worst"] and m["fidelity_db"] >= GOALS["fidelity_db"]]
+    if good:
+        return max(good, key=lambda m: (min(m["detail"], 1.0), m["epoch"]))["epoch"]
+    return min(late, key=lambda m: (m["lattice_worst"], -m["epoch"]))["epoch"]
 
 
 def run(args: list[str], threads: int, log: Path) -> None:
@@ -35,17 +51,16 @@ def run(args: list[str], threads: int, log: Path) -> None:
         sys.exit(f"seeing {' '.join(args)} failed ({code}); see {log}")
 
 
-def thumbnail(model: Path, run_dir: Path) -> Path:
+def thumbnail(model: Path, checkpoint: Path) -> Path:
     """NAME.png beside the model file: its output on the first held-out image, THUMB px square."""
     import numpy as np
     from PIL import Image
 
     from seeing.export import degraded_inputs, heldout_images, load_checkpoint
-    from seeing.files import atomic_write
     from seeing.runtime import Runtime
 
-    _, cfg, deg, ckpt = load_checkpoint(run_dir)
-    images, _ = heldout_images(run_dir, ckpt, cfg.resolution, n=1)
+    _, cfg, deg, ckpt = load_checkpoint(checkpoint)
+    images, _ = heldout_images(checkpoint, ckpt, cfg.resolution, n=1)
     out = Runtime(model).run_degraded(degraded_inputs(images, deg)[0])[0]
     rgb = ((out.transpose(1, 2, 0) + 1) * 127.5 + 0.5).clip(0, 255).astype(np.uint8)
     path = model.with_suffix(".png")
@@ -62,17 +77,23 @@ def build(world: str, build_dir: Path, models_dir: Path, epochs: int, images: in
     if len(list(data.glob("*.png"))) != images:
         run(["data", "synth", str(data), "--kind", world, "-n", str(images), "--seed", "1"], threads, log)
     run_dir = build_dir / f"{world}-small"
-    timing_file = run_dir / "build-time.json"
+    timing_file, metrics_file = run_dir / "build-time.json", run_dir / "metrics.jsonl"
     timing = json.loads(timing_file.read_text()) if timing_file.is_file() else {"train_seconds": 0.0}
-    start = time.monotonic()
-    run(["train", str(data), "--preset", "small", "--epochs", str(epochs), "--seed", "0", "--save-every", "0",
-         "--out", str(run_dir), *(["--resume"] if (run_dir / "last.pt").is_file() else [])], threads, log)
-    timing = {"train_seconds": timing["train_seconds"] + time.monotonic() - start, "epochs": epochs,
-              "threads": threads, "cpu": os.cpu_count()}
-    timing_file.write_text(json.dumps(timing, indent=1))
-    run(["export", str(run_dir), "--precision", "uint8", "--out", str(models_dir)], threads, log)
-    thumbnail(models_dir / f"{run_dir.name}.safetensors", run_dir)
-    print(f"{world}: trained in {timing['train_seconds'] / 60:.1f} min", flush=True)
+    metrics = [json.loads(line) for line in metrics_file.read_text().splitlines()] if metrics_file.is_file() else []
+    if not metrics or metrics[-1]["epoch"] < epochs:
+        start = time.monotonic()
+        run(["train", str(data), "--preset", "small", "--epochs", str(epochs), "--seed", "0", "--save-every", "1",
+             "--out", str(run_dir), *(["--resume"] if (run_dir / "last.pt").is_file() else [])], threads, log)
+        timing = {"train_seconds": timing["train_seconds"] + time.monotonic() - start, "epochs": epochs,
+                  "threads": threads, "cpu": os.cpu_count()}
+        atomic_write(timing_file, [json.dumps(timing, indent=1).encode()])
+        metrics = [json.loads(line) for line in metrics_file.read_text().splitlines()]
+    chosen = pick_epoch(metrics)
+    best = run_dir / "best.pt"
+    shutil.copyfile(run_dir / f"epoch_{chosen:03d}.pt", best)
+    run(["export", str(best), "--name", run_dir.name, "--precision", "uint8", "--out", str(models_dir)], threads, log)
+    thumbnail(models_dir / f"{run_dir.name}.safetensors", best)
+    print(f"{world}: epoch {chosen} of {epochs}, trained in {timing['train_seconds'] / 60:.1f} min", flush=True)
     return timing
 
 

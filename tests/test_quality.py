@@ -77,5 +77,8 @@ def test_report_before_and_after(tmp_path, tiny_synth):
     base = evaluate_baseline(before, run, tmp_path)
     assert base["viewer"] == after["viewer"] and base["l1"] == after["precisions"]["uint8"]["l1"]
     assert f"Held-out L1: {base['l1']:.3f} before, {base['l1']:.3f} after." in text
+    r = run_cli("quality", run / "last.pt", "--out", out)  # a checkpoint in a run: named after the run
+    assert r.returncode == 0, r.stderr
+    assert "## tiny" in out.read_text()
     r = run_cli("quality", run, "--out", out, "--baseline", tmp_path / "missing.safetensors")
     assert r.returncode == 2 and "missing.safetensors" in r.stderr

@@ -255,13 +255,14 @@ def demo(port, host, no_browser):
 
 
 @cli.command()
-@click.argument("runs", metavar="RUN...", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.argument("runs", metavar="RUN...", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--out", type=click.Path(dir_okay=False), default="docs/QUALITY.md", show_default=True)
 @click.option("--bundled", type=click.Path(file_okay=False), help="folder of bundled model files to compare with")
 @click.option("--baseline", type=click.Path(exists=True, dir_okay=False),
               help="an earlier model file of one of the worlds, compared before/after on that run's held-out images")
 def quality(runs, out, bundled, baseline):
-    """Quality report of trained runs: held-out metrics per precision, sample grids, flicker."""
+    """Quality report of trained runs (a run folder, or a checkpoint in one such as RUN/best.pt): held-out metrics
+    per precision, what a viewer sees, sample grids, flicker."""
     from pathlib import Path
 
     from .quality import write_report

@@ -53,6 +53,11 @@ def photo_measures(rt, photos: list[np.ndarray], targets: np.ndarray) -> dict:
             "detail": detail(o, targets), "colour": colour_distance(o, targets)}
 
 
+def run_name(run: Path) -> str:
+    """A run folder's name, also for a checkpoint inside it (RUN/best.pt -> RUN's name)."""
+    return run.name if run.is_dir() else run.parent.name
+
+
 def _to01(a: np.ndarray) -> np.ndarray:
     """(N, 3, R, R) on [-1, 1] -> (N, R, R, 3) on [0, 1]."""
     return ((a.transpose(0, 2, 3, 1) + 1) / 2).clip(0, 1)
@@ -92,7 +97,7 @@ def evaluate_baseline(model: Path, run: Path, out_dir: Path) -> dict:
     rt = Runtime(model)
     out = np.concatenate([rt.run_degraded(xi) for xi in x])
     name = model.stem
-    return {"name": name, "run": run.name, "l1": _metrics(out, target)["l1"],
+    return {"name": name, "run": run_name(run), "l1": _metrics(out, target)["l1"],
             "viewer": viewer_results(rt, out, target, x, deg),
             "grid": sample_grid(x, out, images, out_dir / f"{name}-samples.png")}
 
@@ -132,7 +137,7 @@ def evaluate_run(run: Path, out_dir: Path, bundled: Path | None = None) -> dict:
     images, origin = heldout_images(run, ckpt, cfg.resolution, n=32)
     x = degraded_inputs(images, deg)  # (N, 1, R, R)
     target = images.transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1
-    name = run.name
+    name = run_name(run)
     result = {"name": name, "inputs": origin, "epoch": ckpt.get("epoch"), "step": ckpt.get("step"),
               "preset": (ckpt.get("config") or {}).get("train", {}).get("preset"), "precisions": {}}
     outs = {}
@@ -155,7 +160,7 @@ def evaluate_run(run: Path, out_dir: Path, bundled: Path | None = None) -> dict:
     result["viewer"] = viewer_results(uint8_rt, outs["uint8"], target, x, deg)
 
     result["grid"] = sample_grid(x, outs["uint8"], images, out_dir / f"{name}-samples.png")
-    timing = run / "build-time.json"  # written by scripts/build_models.py
+    timing = (run if run.is_dir() else run.parent) / "build-time.json"  # written by scripts/build_models.py
     if timing.is_file():
         result["train_seconds"] = json.loads(timing.read_text())["train_seconds"]
 
@@ -267,14 +272,15 @@ def write_report(runs: list[str | Path], out: str | Path, bundled_dir: Path | No
     results = []
     for run in runs:
         run = Path(run)
-        bundled = bundled_dir / f"{run.name}.safetensors" if bundled_dir else None
+        bundled = bundled_dir / f"{run_name(run)}.safetensors" if bundled_dir else None
         results.append(evaluate_run(run, img_dir, bundled))
     base = None
     if baseline:
-        world = next((Path(r) for r in runs if Path(r).name.split("-")[0] == Path(baseline).name.split("-")[0]), None)
+        world = next((Path(r) for r in runs if run_name(Path(r)).split("-")[0] == Path(baseline).name.split("-")[0]),
+                     None)
         base = evaluate_baseline(Path(baseline), world, img_dir) if world else None
         if base:
-            base["run"] = world.name
+            base["run"] = run_name(world)
     text = render(results, command or f"seeing quality {' '.join(map(str, runs))} --out {out}", base)
     atomic_write(out, [text.encode()])
     return results
