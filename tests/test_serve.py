@@ -98,6 +98,20 @@ def test_200_concurrent_downloads_are_intact(server, web_models):
     assert len(results) == 200 and all(r == (200, expected) for r in results)
 
 
+def test_serve_without_models_serves_the_bundled_ones():
+    from seeing.serve import BUNDLED_MODELS
+    bundled = sorted(BUNDLED_MODELS.glob("*.safetensors"))
+    assert bundled  # the package ships at least the default model
+    s = Server([])
+    try:
+        listing = httpx.get(s.url + "models.json").json()
+        assert [m["name"] for m in listing] == [p.stem for p in bundled]
+        for m, p in zip(listing, bundled):
+            assert httpx.get(s.url + m["url"]).content == p.read_bytes()
+    finally:
+        s.close()
+
+
 def test_serve_bad_model_is_one_line(tmp_path):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}      ")
