@@ -51,11 +51,13 @@ bench-web: setup chromium benchmarks/web/node_modules/.installed
 # The bundled models, from nothing: per world, synth data, training with the default recipe (small preset,
 # resize-convolution up layers, MODELS_EPOCHS epochs), uint8 export and thumbnail into src/seeing/models;
 # then the quality report. Each world's training time lands in build/models/WORLD-small/build-time.json.
-WORLDS ?= nebula,waves,clouds,flowers
+# WORLD:N trains that world N epochs; ALSO worlds are built and reported, not bundled.
+WORLDS ?= clouds,waves,flowers,aurora:14
+ALSO ?= nebula:14
 MODELS_EPOCHS ?= 20
 comma := ,
 models: setup
-	$(BIN)/python scripts/build_models.py --worlds $(WORLDS) --epochs $(MODELS_EPOCHS) --jobs 2
+	$(BIN)/python scripts/build_models.py --worlds $(WORLDS) --also $(ALSO) --epochs $(MODELS_EPOCHS) --jobs 2
 	$(MAKE) quality
 
 # The report compares with the model bundled before resize-convolution (free 4x4 kernels), kept in git history.
@@ -65,7 +67,7 @@ $(BASELINE):
 	git show c0896ea:src/seeing/models/nebula-small.safetensors > $@
 
 quality: setup $(BASELINE)
-	OMP_NUM_THREADS=2 $(BIN)/seeing quality $(addprefix build/models/,$(addsuffix -small/best.pt,$(subst $(comma), ,$(WORLDS)))) \
+	OMP_NUM_THREADS=2 $(BIN)/seeing quality $(foreach w,$(subst $(comma), ,$(WORLDS) $(ALSO)),build/models/$(firstword $(subst :, ,$(w)))-small/best.pt) \
 		--bundled src/seeing/models --baseline $(BASELINE) --out docs/QUALITY.md
 
 clean:

@@ -8,7 +8,10 @@ one of its held-out images) for the page's model picker. The measured
 training time of each world is kept in RUN/build-time.json (summed over resumed runs) and quoted by
 `seeing quality`. An interrupted build continues where it stopped.
 
-    python scripts/build_models.py --worlds nebula,waves,clouds,flowers --epochs 20 --jobs 2
+    python scripts/build_models.py --worlds clouds,waves,flowers,aurora:14 --also nebula:14 --jobs 2
+
+WORLD:N trains that world for N epochs instead of --epochs; --also worlds are built and reported the same
+way but exported into the build folder, not bundled.
 """
 from __future__ import annotations
 
@@ -99,17 +102,24 @@ def build(world: str, build_dir: Path, models_dir: Path, epochs: int, images: in
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--worlds", default="nebula,waves,clouds,flowers", help="comma-separated synth kinds")
+    ap.add_argument("--worlds", default="clouds,waves,flowers,aurora:14", help="comma-separated synth kinds [:epochs]")
+    ap.add_argument("--also", default="", help="worlds to build and report but not bundle")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--images", type=int, default=600)
     ap.add_argument("--jobs", type=int, default=2, help="worlds built at once (one math thread each)")
     ap.add_argument("--build", default=str(ROOT / "build" / "models"), help="data and run folders")
     ap.add_argument("--models", default=str(ROOT / "src" / "seeing" / "models"), help="where the model files go")
     a = ap.parse_args()
-    worlds = [w for w in a.worlds.split(",") if w]
+    build_dir = Path(a.build)
+    jobs = [(w, build_dir / "unbundled" if extra else Path(a.models)) for extra, names in enumerate((a.worlds, a.also))
+            for w in names.split(",") if w]
     threads = max(1, (os.cpu_count() or 1) // a.jobs)
+
+    def one(job):
+        world, epochs = (job[0].split(":") + [a.epochs])[:2]
+        return build(world, build_dir, job[1], int(epochs), a.images, threads)
     with ThreadPoolExecutor(a.jobs) as pool:
-        list(pool.map(lambda w: build(w, Path(a.build), Path(a.models), a.epochs, a.images, threads), worlds))
+        list(pool.map(one, jobs))
 
 
 if __name__ == "__main__":

@@ -209,7 +209,15 @@ def render(results: list[dict], command: str, baseline: dict | None = None) -> s
              "Held-out figures are on the run's held-out images (about 5 % of its data, never trained on), "
              "degraded with the live degradation at neutral brightness and contrast, run through the Python "
              "runtime (ONNX Runtime) from each exported model file. L1 is on [-1, 1] as in training; PSNR and "
-             "SSIM on [0, 1].", "", *summary_table(results)]
+             "SSIM on [0, 1].", "",
+             "The bundled models are trained by `make models` with `seeing train`'s defaults: resize-convolution up "
+             "layers (`--up resize`: each up layer a nearest-neighbour 2x upsample and a 3x3 convolution, trained "
+             "as such and exported as the paper's 4x4 transposed convolution, so it cannot make a checkerboard), "
+             "the L1 term (`--l1-weight 100`), an L1 term between the degraded output and the degraded target "
+             "(`--lowpass-weight 100`: the output follows the camera) and a term matching the output's power "
+             "spectrum to the targets' (`--spectral-weight 5`: detail, and no lines on the image axes); the "
+             "epoch bundled is chosen by the held-out measures training logs. Why each, with the variants "
+             "measured: [TRAINING.md](TRAINING.md).", "", *summary_table(results)]
     if baseline:
         lines += baseline_section(baseline, results)
     for r in results:
