@@ -8,7 +8,7 @@ one of its held-out images) for the page's model picker. The measured
 training time of each world is kept in RUN/build-time.json (summed over resumed runs) and quoted by
 `seeing quality`. An interrupted build continues where it stopped.
 
-    python scripts/build_models.py --worlds clouds,waves,flowers,aurora:14 --also nebula:14 --jobs 2
+    python scripts/build_models.py --worlds clouds:16,waves:16,flowers:14,aurora:10 --also nebula:14 --jobs 2
 
 WORLD:N trains that world for N epochs instead of --epochs; --also worlds are built and reported the same
 way but exported into the build folder, not bundled.
@@ -102,7 +102,7 @@ def build(world: str, build_dir: Path, models_dir: Path, epochs: int, images: in
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--worlds", default="clouds,waves,flowers,aurora:14", help="comma-separated synth kinds [:epochs]")
+    ap.add_argument("--worlds", default="clouds:16,waves:16,flowers:14,aurora:10", help="comma-separated synth kinds [:epochs]")
     ap.add_argument("--also", default="", help="worlds to build and report but not bundle")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--images", type=int, default=600)
