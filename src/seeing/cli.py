@@ -184,7 +184,13 @@ def bench(as_json, presets, frames, clip_frames, out_dir):
               help="weight of an L1 term between the degraded output and the degraded target (keeps the output "
                    "following the camera)")
 @click.option("--config", type=click.Path(dir_okay=False), help="a JSON generator config instead of the preset")
-@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True, help="total epochs of the run")
+@click.option("--epochs", type=click.IntRange(min=1),
+              help="total epochs of the run  [default: 10, or no limit with --minutes]")
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True),
+              help="time budget of this invocation: stops at the next step once spent (resumable), then exports")
+@click.option("--live", is_flag=True, help="serve the live page next to the run; it swaps to each epoch's model")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="live page port (0: any)")
+@click.option("--host", default="127.0.0.1", show_default=True, help="live page address")
 @click.option("--out", type=click.Path(file_okay=False), help="run folder  [default: runs/DATA-PRESET]")
 @click.option("--resume", is_flag=True, help="continue the run in --out where it stopped")
 @click.option("--batch-size", type=click.IntRange(min=1), default=4, show_default=True, help="per process")
@@ -195,8 +201,8 @@ def bench(as_json, presets, frames, clip_frames, out_dir):
 @click.option("--save-every", type=click.IntRange(min=0), default=10, show_default=True,
               help="keep epoch_NNN.pt every N epochs (0: only last.pt)")
 @click.option("--device", help="cuda, cuda:1, mps or cpu  [default: the best available]")
-def train(data_sources, preset, down, up, up_mode, l1_weight, spectral_weight, lowpass_weight, config, epochs, out, resume, batch_size, lr, seed, disc_width,
-          workers, save_every, device):
+def train(data_sources, preset, down, up, up_mode, l1_weight, spectral_weight, lowpass_weight, config, epochs, minutes,
+          live, port, host, out, resume, batch_size, lr, seed, disc_width, workers, save_every, device):
     """Train a generator on DATA (image folders and/or video files) into a run folder."""
     import os
     from pathlib import Path
@@ -204,33 +210,67 @@ def train(data_sources, preset, down, up, up_mode, l1_weight, spectral_weight, l
     cfg = resolve_config(preset, down, up, config)
     if out is None:
         out = os.path.join("runs", f"{Path(data_sources[0]).stem or 'data'}-{'custom' if custom else preset}")
+    if epochs is None and minutes is None:
+        epochs = 10
+    rank0 = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 reports and serves
+    server = _start_live_server(Path(out), host, port) if live and rank0 else None
     from .train import train as run_training
     hook = os.environ.get("SEEING_INTERRUPT_AT_STEP")  # test hook: a real SIGINT after N steps
     try:
         run_training(list(data_sources), out, cfg, preset="custom" if custom else preset, epochs=epochs, up=up_mode,
-                     lowpass_weight=lowpass_weight, l1_weight=l1_weight,
-                     spectral_weight=spectral_weight,
+                     lowpass_weight=lowpass_weight, l1_weight=l1_weight, spectral_weight=spectral_weight,
+                     minutes=minutes, live=live,
                      batch_size=batch_size, lr=lr, seed=seed, resume=resume, device=device, workers=workers,
                      save_every=save_every, disc_width=disc_width, interrupt_at_step=int(hook) if hook else None,
                      log=lambda m: click.echo(m, err=True))
     except KeyboardInterrupt:
+        _stop(server)
         sys.exit(130)
-    if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
+    if rank0:
         click.echo(f"run saved in {out}")
+        if minutes is not None:  # "the best model in N minutes" ends with the model file
+            from .export import export as do_export
+            r = do_export(out)
+            click.echo(f"wrote {r['path']}  {r['size'] / 1e6:.2f} MB  {r['params']:,} params  {r['precision']}")
+    if server is not None:
+        click.echo("training is over; the live page keeps showing the last model (Ctrl-C to stop)", err=True)
+        try:
+            server.wait()
+        except KeyboardInterrupt:
+            _stop(server)
+
+
+def _start_live_server(run, host: str, port: int):
+    """`seeing serve --watch RUN` beside the training (RUN is made now, so the server can watch it)."""
+    from .live import start_server
+    run.mkdir(parents=True, exist_ok=True)
+    proc, url = start_server(run, host, port)
+    click.echo(f"live page: {url} (it swaps to each epoch's model)", err=True)
+    return proc
+
+
+def _stop(proc) -> None:
+    if proc is not None:
+        proc.terminate()
+        proc.wait()
 
 
 @cli.command()
 @click.argument("models", metavar="[MODEL_OR_FOLDER]...", nargs=-1, type=click.Path())
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="0: any free port")
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to bind (0.0.0.0: the whole network)")
-def serve(models, port, host):
+@click.option("--watch", type=click.Path(exists=True, file_okay=False),
+              help="a training run folder: the page follows its live model (train --live writes one per epoch)")
+def serve(models, port, host, watch):
     """Serve the live page with these model files or folders of them (default: the bundled models)."""
+    from pathlib import Path
+
     from .serve import demo_models, model_entries, run
-    if not models:
+    if not models and not watch:
         models, note = demo_models()
         if note:
             click.echo(f"note: {note}", err=True)
-    run(model_entries(list(models)), host=host, port=port)
+    run(model_entries(list(models)), host=host, port=port, watch=Path(watch) if watch else None)
 
 
 @cli.command()

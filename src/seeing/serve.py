@@ -2,7 +2,8 @@
 
 Serves the page from `src/seeing/web/`, `/models.json` and the given model files under
 `/models/NAME.safetensors`, each with its thumbnail `/models/NAME.png` where a PNG of that stem lies
-beside the model file (the model builder writes one). The URLs are fixed when the server starts; a
+beside the model file (the model builder writes one); with `--watch RUN`, also RUN's live model
+(seeing.live: `/live.json`, `/live/model.safetensors`). The URLs are fixed when the server starts; a
 request is looked up among them, never turned into a path. Every response carries COOP/COEP/CORP headers (cross-origin
 isolation, so the WASM engine may use threads) and an ETag; only GET and HEAD are allowed. A
 request reaches nothing but files inside the web root and the listed models: dot segments,
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 from .errors import UserError
+from .live import MODEL_ROUTE, STATUS_ROUTE, live_status, read_live
 
 WEB_ROOT = Path(__file__).parent / "web"
 BUNDLED_MODELS = Path(__file__).parent / "models"
@@ -120,8 +122,9 @@ def resolve_in(root: Path, rel: str) -> Path | None:
     return target
 
 
-def create_app(models: list[dict], web_root: Path = WEB_ROOT):
-    """The ASGI app for the page and these models (entries from `model_entries`)."""
+def create_app(models: list[dict], web_root: Path = WEB_ROOT, watch: Path | None = None):
+    """The ASGI app for the page and these models (entries from `model_entries`), and with `watch` the
+    live model of that run folder."""
     from starlette.requests import Request
     from starlette.responses import FileResponse, Response
 
@@ -159,6 +162,9 @@ def create_app(models: list[dict], web_root: Path = WEB_ROOT):
                                    {"ETag": listing_etag, "Cache-Control": "no-cache"})
             await response(scope, receive, send)
             return
+        if watch is not None and rel in (STATUS_ROUTE, MODEL_ROUTE):
+            await live_response(watch, rel, request.headers.get("if-none-match"), respond)(scope, receive, send)
+            return
         if rel in by_url:
             target = by_url[rel]
             target = target if target.is_file() else None
@@ -178,6 +184,22 @@ def create_app(models: list[dict], web_root: Path = WEB_ROOT):
         await response(scope, receive, send)
 
     return app
+
+
+def live_response(run: Path, rel: str, if_none_match: str | None, respond):
+    """The answer to one of the two live routes: the status JSON or the model's bytes, with ETags."""
+    if rel == STATUS_ROUTE:
+        etag, body = live_status(run)
+        if if_none_match == etag:
+            return respond(304, extra={"ETag": etag, "Cache-Control": "no-cache"})
+        return respond(200, body, "application/json", {"ETag": etag, "Cache-Control": "no-cache"})
+    got = read_live(run)
+    if got is None:
+        return respond(404, b"no live model yet\n")
+    etag = f'"{got[0]}"'
+    if if_none_match == etag:
+        return respond(304, extra={"ETag": etag, "Cache-Control": "no-cache"})
+    return respond(200, got[1], TYPES[".safetensors"], {"ETag": etag, "Cache-Control": "no-cache"})
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -201,16 +223,18 @@ def url_of(sock: socket.socket, host: str) -> str:
     return f"http://{shown}:{port}/"
 
 
-def run(models: list[dict], host: str = "127.0.0.1", port: int = 8000, on_ready=None) -> None:
-    """Serve until interrupted. Prints the URL (first stdout line) once the socket listens."""
+def run(models: list[dict], host: str = "127.0.0.1", port: int = 8000, on_ready=None,
+        watch: Path | None = None) -> None:
+    """Serve until interrupted. Prints the URL (first stdout line, last word) once the socket listens."""
     import uvicorn
 
     sock = bind(host, port)
     url = url_of(sock, host)
-    print(f"serving {len(models)} model(s) on {url}", flush=True)
+    print(f"serving {len(models)} model(s)" + (f" and the live run {watch}" if watch else "") + f" on {url}",
+          flush=True)
     if on_ready:
         on_ready(url)
-    config = uvicorn.Config(create_app(models), log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(create_app(models, watch=watch), log_level="warning", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])

@@ -12,6 +12,7 @@ exactly where the run stopped.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import math
 import os
@@ -37,7 +38,7 @@ CHECKPOINT_VERSION = 1
 @dataclass
 class TrainConfig:
     preset: str = "small"  # preset name, or "custom" for --down/--up/--config widths
-    epochs: int = 10  # total epochs of the run (a resumed run may raise it)
+    epochs: int | None = 10  # total epochs of the run (a resumed run may raise it); None: until --minutes ends it
     batch_size: int = 4  # per process
     lr: float = 2e-4  # Adam learning rate, both nets
     betas: tuple = (0.5, 0.999)  # Adam betas (pix2pix)
@@ -238,6 +239,64 @@ def sample_grid(inp: torch.Tensor, out: torch.Tensor, target: torch.Tensor) -> n
     return ((img.clamp(-1, 1) + 1) * 127.5 + 0.5).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
 
 
+# ---------------------------------------------------------------- time budget and live preview
+
+class Budget:
+    """A wall-clock budget for this invocation (`--minutes`); without minutes it is never spent."""
+
+    def __init__(self, minutes: float | None):
+        self.end = None if minutes is None else time.monotonic() + 60 * minutes
+
+    def left(self) -> float | None:
+        """Seconds left (None: no budget)."""
+        return None if self.end is None else max(0.0, self.end - time.monotonic())
+
+    def spent(self) -> bool:
+        return self.end is not None and time.monotonic() >= self.end
+
+    def agreed_spent(self, world: int, dev: torch.device) -> bool:
+        """Spent on any rank (so every rank stops at the same step under torchrun)."""
+        flag = self.spent()
+        if world > 1 and self.end is not None:
+            import torch.distributed as dist
+            t = torch.tensor([float(flag)], device=dev)
+            dist.all_reduce(t, op=dist.ReduceOp.MAX)
+            flag = bool(t.item())
+        return flag
+
+    def postfix(self) -> dict:
+        """The progress bar's time-left field (empty without a budget)."""
+        left = self.left()
+        if left is None:
+            return {}
+        m, s = divmod(int(left + 0.5), 60)
+        return {"left": f"{m // 60}:{m % 60:02d}:{s:02d}" if m >= 60 else f"{m}:{s:02d}"}
+
+
+def epoch_numbers(start: int, epochs: int | None):
+    """The epochs to run: start..epochs-1, or unbounded (a time budget ends the run)."""
+    return range(start, epochs) if epochs is not None else itertools.count(start)
+
+
+def epoch_label(epoch: int, epochs: int | None) -> str:
+    return f"epoch {epoch + 1}/{epochs}" if epochs is not None else f"epoch {epoch + 1}"
+
+
+def write_live_model(out: Path, gen: torch.nn.Module, ckpt: dict) -> Path:
+    """The generator as uint8 RUN/live.safetensors, atomically, with its epoch, step and held-out
+    measures in the training facts: what `seeing serve --watch RUN` shows."""
+    from .export import fold_generator, training_facts
+    from .live import LIVE_MODEL
+    from .modelfile import write_model
+
+    cfg = GeneratorConfig.from_dict(ckpt["config"]["generator"])
+    deg = DegradeParams.from_dict(ckpt["config"]["degradation"])
+    weights, biases = fold_generator(gen)
+    path = out / LIVE_MODEL
+    write_model(path, cfg, deg, weights, biases, "uint8", out.name, training_facts(ckpt, str(out)))
+    return path
+
+
 # ---------------------------------------------------------------- the loop
 
 def lowpass(rgb: torch.Tensor, blur: torch.Tensor) -> torch.Tensor:
@@ -349,12 +408,15 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
           preset: str = "small", epochs: int = 10, batch_size: int = 4, lr: float = 2e-4, seed: int = 0,
           resume: bool = False, device: str | None = None, workers: int = 0, save_every: int = 10,
           disc_width: int | None = None, up: str = "resize", lowpass_weight: float = 0.0, l1_weight: float = 100.0,
-          spectral_weight: float = 0.0, progress: bool = True,
+          spectral_weight: float = 0.0, progress: bool = True, minutes: float | None = None, live: bool = False,
           interrupt_at_step: int | None = None, log=print) -> dict:
     """Train a generator on DATA into the run folder OUT; returns the last epoch's metrics.
 
-    Raises KeyboardInterrupt after saving OUT/last.pt when interrupted (Ctrl-C).
-    `interrupt_at_step` sends this process SIGINT after that many optimizer steps (for tests).
+    `epochs` None trains until `minutes` (this invocation's budget) is spent; when it is, the run stops
+    at the next step and saves OUT/last.pt, resumable like an interrupt. `live` writes OUT/live.safetensors
+    after every epoch (write_live_model). Raises KeyboardInterrupt after saving OUT/last.pt when
+    interrupted (Ctrl-C). `interrupt_at_step` sends this process SIGINT after that many optimizer steps
+    (for tests).
     """
     from tqdm import tqdm
 
@@ -381,8 +443,11 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
                            load_size=round(gen_cfg.resolution * max(deg.scale_range)), save_every=save_every,
                            workers=workers, up=up, lowpass_weight=lowpass_weight, l1_weight=l1_weight,
                            spectral_weight=spectral_weight)
-    if batch_size < 1 or epochs < 1:
+    if batch_size < 1 or (epochs is not None and epochs < 1):
         raise UserError("--batch-size and --epochs must be at least 1")
+    if epochs is None and minutes is None:
+        raise UserError("give --epochs, --minutes or both")
+    budget = Budget(minutes)
     amp = tcfg.amp and dev.type == "cuda"
     say = log if rank == 0 else (lambda *a, **k: None)
 
@@ -462,14 +527,19 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
             keep = [ln for ln in lines if json.loads(ln).get("epoch", 0) <= start_epoch]
             atomic_write(metrics_path, [("\n".join(keep) + "\n" if keep else "").encode()])
         say(f"training {tcfg.preset} ({sum(p.numel() for p in gen.parameters()):,} params) on {len(ds.train)} images "
-            f"({len(ds.heldout)} held out) for {tcfg.epochs} epochs on {dev}" + (f" x {world}" if world > 1 else ""))
+            f"({len(ds.heldout)} held out) for " + (f"{tcfg.epochs} epochs" if tcfg.epochs else "")
+            + (" at most " if tcfg.epochs and minutes else "") + (f"{minutes:g} minutes" if minutes else "")
+            + f" on {dev}" + (f" x {world}" if world > 1 else ""))
 
     metrics: dict = dict(ckpt.get("metrics") or {}) if ckpt else {}
     steps_this_run = 0
     epoch = start_epoch
     try:
         with _StopFlag() if world == 1 else _NoStop() as stop:
-            for epoch in range(start_epoch, tcfg.epochs):
+            for epoch in epoch_numbers(start_epoch, tcfg.epochs):
+                if steps_this_run and budget.agreed_spent(world, dev):  # every invocation makes a step
+                    say(f"time budget spent after epoch {epoch} (step {step}); continue with --resume")
+                    break
                 batches = epoch_batches(len(ds.train), tcfg.batch_size, tcfg.seed, epoch, rank, world)
                 pair_gen = torch.Generator().manual_seed(_mix(tcfg.seed, epoch, rank, 1))
                 acc = {"g_gan": 0.0, "g_l1": 0.0, "d": 0.0, "n": 0, "images": 0, "seconds": 0.0}
@@ -477,17 +547,21 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
                 if resume_batch:
                     first, acc, resume_batch = resume_batch, dict(resume_acc), 0
                     pair_gen.set_state(pair_state)
-                bar = tqdm(total=len(batches), initial=first, desc=f"epoch {epoch + 1}/{tcfg.epochs}", unit="batch",
+                bar = tqdm(total=len(batches), initial=first, desc=epoch_label(epoch, tcfg.epochs), unit="batch",
                            disable=not progress or rank != 0, leave=False, dynamic_ncols=True)
+                out_of_time = False
                 for b in range(first, len(batches)):
-                    if stop.requested:
+                    out_of_time = world == 1 and steps_this_run > 0 and budget.spent()  # torchrun: at epoch ends
+                    if stop.requested or out_of_time:
                         bar.close()
                         if rank == 0:
                             partial = {"batch": b, "acc": acc, "pair_rng": pair_gen.get_state()}
                             _save(out / "last.pt", checkpoint(epoch, metrics, partial))
-                            say(f"interrupted: saved {out / 'last.pt'} (epoch {epoch + 1}, batch {b}); "
-                                f"continue with --resume")
-                        raise KeyboardInterrupt
+                            say(f"{'time budget spent' if out_of_time else 'interrupted'}: saved {out / 'last.pt'} "
+                                f"(epoch {epoch + 1}, batch {b}); continue with --resume")
+                        if stop.requested:
+                            raise KeyboardInterrupt
+                        break
                     t0 = time.perf_counter()
                     idx = train_idx[torch.tensor(batches[b])]
                     rgb = cache[idx].to(dev, non_blocking=True).permute(0, 3, 1, 2).float().div_(255)
@@ -504,9 +578,12 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
                     acc["seconds"] += time.perf_counter() - t0
                     bar.update(1)
                     bar.set_postfix(g_l1=f"{acc['g_l1'] / acc['n']:.4f}", g_gan=f"{acc['g_gan'] / acc['n']:.3f}",
-                                    d=f"{acc['d'] / acc['n']:.3f}", img_s=f"{acc['images'] / acc['seconds']:.1f}")
+                                    d=f"{acc['d'] / acc['n']:.3f}", img_s=f"{acc['images'] / acc['seconds']:.1f}",
+                                    **budget.postfix())
                     if interrupt_at_step is not None and steps_this_run == interrupt_at_step:
                         signal.raise_signal(signal.SIGINT)
+                if out_of_time:
+                    break
                 bar.close()
                 sums = torch.tensor([acc["g_gan"], acc["g_l1"], acc["d"], acc["n"]], dtype=torch.float64)
                 if world > 1:
@@ -525,9 +602,11 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
                     _save(out / "last.pt", ck)
                     if tcfg.save_every and (epoch + 1) % tcfg.save_every == 0:
                         _save(out / f"epoch_{epoch + 1:03d}.pt", ck)
+                    if live:
+                        write_live_model(out, gen, ck)
                     with open(out / "metrics.jsonl", "a") as f:
                         f.write(json.dumps(metrics) + "\n")
-                    say(f"epoch {epoch + 1}/{tcfg.epochs}: g_l1 {metrics['g_l1']:.4f} g_gan {metrics['g_gan']:.3f} "
+                    say(f"{epoch_label(epoch, tcfg.epochs)}: g_l1 {metrics['g_l1']:.4f} g_gan {metrics['g_gan']:.3f} "
                         f"d {metrics['d']:.3f} | held-out L1 {metrics['heldout_l1']:.4f} PSNR {metrics['psnr']:.2f} "
                         f"SSIM {metrics['ssim']:.3f} lattice {metrics['lattice_worst']:.1f} (k {metrics['lattice_worst_k']}) "
                         f"fidelity {metrics['fidelity_db']:.1f} dB detail {metrics['detail']:.2f} "

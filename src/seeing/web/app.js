@@ -5,6 +5,7 @@
 import { atSize, parseModel } from "./modelfile.js";
 import { cameraMessage, generatedClip, listCameras, openCamera, openFile } from "./camera.js";
 import { Cycle, fadeIn, findModel, markCurrent, renderPicker, settle, stackedCanvas } from "./worlds.js";
+import { watchRun } from "./watch.js";
 
 const params = new URLSearchParams(location.search);
 const TEST = params.get("test") === "1";
@@ -562,6 +563,11 @@ async function main() {
   await initModels();
   const cam = params.get("source") === "clip" ? (await setSource(generatedClip()), false) : await startCamera();
   loop();
+  state.watch = watchRun({  // a training run's live model, where the server watches one (seeing serve --watch)
+    swap: (buffer, name) => switchModel(buffer, name),
+    model: () => state.model,
+    frames: () => state.frames,
+  });
   return { camera: cam };
 }
 
@@ -584,5 +590,6 @@ if (TEST) {
     stop: () => { state.running = false; },
     start: () => loop(),
     useClip: () => setSource(generatedClip()),
+    watch: () => state.watch,
   };
 }
