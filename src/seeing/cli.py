@@ -201,8 +201,14 @@ def bench(as_json, presets, frames, clip_frames, out_dir):
 @click.option("--save-every", type=click.IntRange(min=0), default=10, show_default=True,
               help="keep epoch_NNN.pt every N epochs (0: only last.pt)")
 @click.option("--device", help="cuda, cuda:1, mps or cpu  [default: the best available]")
+@click.option("--bf16/--no-bf16", "cpu_bf16", default=None,
+              help="bfloat16 autocast on CPUs with AVX512-BF16 or AMX (BatchNorm statistics and losses stay float32)  "
+                   "[default: on where supported (1.3x on an AVX512-BF16 CPU); a resumed run keeps its own]")
+@click.option("--channels-last/--no-channels-last", default=None,
+              help="NHWC memory layout  [default: off (no gain measured); a resumed run keeps its own]")
 def train(data_sources, preset, down, up, up_mode, l1_weight, spectral_weight, lowpass_weight, config, epochs, minutes,
-          live, port, host, out, resume, batch_size, lr, seed, disc_width, workers, save_every, device):
+          live, port, host, out, resume, batch_size, lr, seed, disc_width, workers, save_every, device, cpu_bf16,
+          channels_last):
     """Train a generator on DATA (image folders and/or video files) into a run folder."""
     import os
     from pathlib import Path
@@ -219,7 +225,7 @@ def train(data_sources, preset, down, up, up_mode, l1_weight, spectral_weight, l
     try:
         run_training(list(data_sources), out, cfg, preset="custom" if custom else preset, epochs=epochs, up=up_mode,
                      lowpass_weight=lowpass_weight, l1_weight=l1_weight, spectral_weight=spectral_weight,
-                     minutes=minutes, live=live,
+                     minutes=minutes, live=live, cpu_bf16=cpu_bf16, channels_last=channels_last,
                      batch_size=batch_size, lr=lr, seed=seed, resume=resume, device=device, workers=workers,
                      save_every=save_every, disc_width=disc_width, interrupt_at_step=int(hook) if hook else None,
                      log=lambda m: click.echo(m, err=True))

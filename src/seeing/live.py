@@ -2,7 +2,7 @@
 
 Training with `--live` writes RUN/live.safetensors (uint8, atomically) after every epoch
 (train.write_live_model). The server answers two fixed routes from that one file and nothing else
-of the folder: `live.json` (the model's version, epoch, step and held-out measures; ETag = version)
+of the folder: `live.json` (NOT_WATCHING without --watch; else the model's version, epoch, step and held-out measures; ETag = version)
 and `live/model.safetensors` (its bytes). The page (web/watch.js) polls `live.json` and swaps
 models when the version changes. No path from a request reaches the file system.
 """
@@ -17,6 +17,7 @@ from pathlib import Path
 LIVE_MODEL = "live.safetensors"
 STATUS_ROUTE = "live.json"
 MODEL_ROUTE = "live/model.safetensors"
+NOT_WATCHING = {"run": None, "model": None}  # live.json of a server (or static site) that watches no run
 
 
 def read_live(run: Path) -> tuple[str, bytes] | None:

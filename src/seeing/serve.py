@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from .errors import UserError
-from .live import MODEL_ROUTE, STATUS_ROUTE, live_status, read_live
+from .live import MODEL_ROUTE, NOT_WATCHING, STATUS_ROUTE, live_status, read_live
 
 WEB_ROOT = Path(__file__).parent / "web"
 BUNDLED_MODELS = Path(__file__).parent / "models"
@@ -161,6 +161,10 @@ def create_app(models: list[dict], web_root: Path = WEB_ROOT, watch: Path | None
                 response = respond(200, listing, "application/json",
                                    {"ETag": listing_etag, "Cache-Control": "no-cache"})
             await response(scope, receive, send)
+            return
+        if watch is None and rel == STATUS_ROUTE:
+            await respond(200, json.dumps(NOT_WATCHING).encode(), "application/json",
+                          {"Cache-Control": "no-cache"})(scope, receive, send)
             return
         if watch is not None and rel in (STATUS_ROUTE, MODEL_ROUTE):
             await live_response(watch, rel, request.headers.get("if-none-match"), respond)(scope, receive, send)

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import UserError
+from .live import NOT_WATCHING, STATUS_ROUTE
 from .serve import ISOLATION_HEADERS, WEB_ROOT, model_entries, public_list, served_files
 
 HEADERS_FILE = "/*\n" + "".join(f"  {k}: {v}\n" for k, v in ISOLATION_HEADERS.items())
@@ -33,6 +34,7 @@ def build_site(out: str | Path, models: list[str | Path]) -> Path:
         for url, path in served_files(entries).items():
             shutil.copyfile(path, tmp / url)
         (tmp / "models.json").write_text(json.dumps(public_list(entries), indent=1))
+        (tmp / STATUS_ROUTE).write_text(json.dumps(NOT_WATCHING))  # no training run behind a static site
         (tmp / "_headers").write_text(HEADERS_FILE)
         tmp.chmod(0o755)
         old = None

@@ -49,7 +49,9 @@ class TrainConfig:
     load_size: int = 333  # side of the cached images: resolution x the largest training rescale
     save_every: int = 10  # also keep epoch_NNN.pt every this many epochs (0: only last.pt)
     workers: int = 0  # threads decoding the dataset
-    amp: bool = True  # mixed precision (CUDA only)
+    amp: bool = True  # mixed precision on CUDA (float16 + GradScaler)
+    cpu_bf16: bool = True  # bfloat16 autocast on CPUs with AVX512-BF16 or AMX (BatchNorm stats, losses: fp32); 1.3x here
+    channels_last: bool = False  # NHWC activations and weights: no gain measured on top of bf16 here (BENCHMARKS.md)
     up: str = "resize"  # how the up layers are trained (nets.UP_MODES); checkpoints without it used "transpose"
     lowpass_weight: float = 0.0  # weight of an L1 term on the degraded (blurred grey) output against the target's
     spectral_weight: float = 0.0  # weight of the spectral term (spectral_loss): the output's power spectrum, target's
@@ -148,6 +150,24 @@ def set_rng_state(state: dict) -> None:
     np.random.set_state((name, np.asarray(keys, np.uint32), pos, has_gauss, gauss))
     py = state["python"]
     random.setstate((py[0], tuple(py[1]), py[2]))
+
+
+def cpu_bf16_supported() -> bool:
+    """Whether this CPU runs bfloat16 convolutions natively (oneDNN with AVX512-BF16 or AMX tiles)."""
+    checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return torch.backends.mkldnn.is_available() and any(f() for f in checks if f is not None)
+
+
+def use_autocast(tcfg: TrainConfig, dev: torch.device) -> bool:
+    """Mixed precision for this run: float16 AMP on CUDA, bfloat16 on a CPU that supports it."""
+    if dev.type == "cuda":
+        return tcfg.amp
+    return dev.type == "cpu" and tcfg.cpu_bf16 and cpu_bf16_supported()
+
+
+def to_layout(t: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    """A (B, C, H, W) batch in the run's memory layout."""
+    return t.contiguous(memory_format=torch.channels_last) if channels_last else t
 
 
 # ---------------------------------------------------------------- checkpoints
@@ -346,13 +366,16 @@ def gan_step(gen, disc, opt_g, opt_d, scaler, inp, target, l1_weight: float, amp
              lowpass_weight: float = 0.0, blur: torch.Tensor | None = None, spectral_weight: float = 0.0) -> dict:
     """One pix2pix step: update D on (real, fake), then G on GAN + l1_weight x L1 (+ lowpass_weight x L1 of
     the blurred luma, what the next live frame's input is made of). Returns the losses."""
-    bce = F.binary_cross_entropy_with_logits
+    def bce(logits, real: bool):  # in float32 whatever the autocast dtype
+        logits = logits.float()
+        return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, float(real)))
+
     dev = inp.device.type
-    with torch.autocast(dev, enabled=amp):
+    with torch.autocast(dev, enabled=amp):  # CPU: bfloat16; CUDA: float16
         fake = gen(inp)
         d_real = disc(inp, target)
         d_fake = disc(inp, fake.detach())
-        loss_d = 0.5 * (bce(d_real, torch.ones_like(d_real)) + bce(d_fake, torch.zeros_like(d_fake)))
+        loss_d = 0.5 * (bce(d_real, True) + bce(d_fake, False))
     opt_d.zero_grad(set_to_none=True)
     scaler.scale(loss_d).backward()
     scaler.step(opt_d)
@@ -361,13 +384,15 @@ def gan_step(gen, disc, opt_g, opt_d, scaler, inp, target, l1_weight: float, amp
             p.requires_grad_(False)
     with torch.autocast(dev, enabled=amp):
         d_fake_g = disc(inp, fake)
-        loss_gan = bce(d_fake_g, torch.ones_like(d_fake_g))
-        loss_l1 = F.l1_loss(fake.float(), target)
-        loss_g = loss_gan + l1_weight * loss_l1
-        if lowpass_weight:
-            loss_g = loss_g + lowpass_weight * F.l1_loss(lowpass(fake.float(), blur), lowpass(target, blur))
-        if spectral_weight:
-            loss_g = loss_g + spectral_weight * spectral_loss(fake, target)
+    # the losses outside autocast: their matmuls and FFTs run in float32
+    fake = fake.float()
+    loss_gan = bce(d_fake_g, True)
+    loss_l1 = F.l1_loss(fake, target)
+    loss_g = loss_gan + l1_weight * loss_l1
+    if lowpass_weight:
+        loss_g = loss_g + lowpass_weight * F.l1_loss(lowpass(fake, blur), lowpass(target, blur))
+    if spectral_weight:
+        loss_g = loss_g + spectral_weight * spectral_loss(fake, target)
     opt_g.zero_grad(set_to_none=True)
     scaler.scale(loss_g).backward()
     scaler.step(opt_g)
@@ -409,12 +434,14 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
           resume: bool = False, device: str | None = None, workers: int = 0, save_every: int = 10,
           disc_width: int | None = None, up: str = "resize", lowpass_weight: float = 0.0, l1_weight: float = 100.0,
           spectral_weight: float = 0.0, progress: bool = True, minutes: float | None = None, live: bool = False,
-          interrupt_at_step: int | None = None, log=print) -> dict:
+          cpu_bf16: bool | None = None, channels_last: bool | None = None, interrupt_at_step: int | None = None,
+          log=print) -> dict:
     """Train a generator on DATA into the run folder OUT; returns the last epoch's metrics.
 
     `epochs` None trains until `minutes` (this invocation's budget) is spent; when it is, the run stops
     at the next step and saves OUT/last.pt, resumable like an interrupt. `live` writes OUT/live.safetensors
-    after every epoch (write_live_model). Raises KeyboardInterrupt after saving OUT/last.pt when
+    after every epoch (write_live_model). `cpu_bf16` and `channels_last` (None: the TrainConfig default, or
+    the resumed run's) choose the CPU speed-ups. Raises KeyboardInterrupt after saving OUT/last.pt when
     interrupted (Ctrl-C). `interrupt_at_step` sends this process SIGINT after that many optimizer steps
     (for tests).
     """
@@ -429,7 +456,7 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
         ckpt = load_checkpoint(out, map_location=dev)
         gen_cfg = GeneratorConfig.from_dict(ckpt["config"]["generator"])
         deg = DegradeParams.from_dict(ckpt["config"]["degradation"])
-        tc = {"up": up_mode(ckpt), **ckpt["config"]["train"]}
+        tc = {"up": up_mode(ckpt), "cpu_bf16": False, "channels_last": False, **ckpt["config"]["train"]}  # older runs: fp32
         tcfg = TrainConfig(**{k: v for k, v in tc.items() if k in TrainConfig.__dataclass_fields__})
         tcfg.epochs = epochs
         data = list(data) or list(tcfg.data)
@@ -448,7 +475,11 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
     if epochs is None and minutes is None:
         raise UserError("give --epochs, --minutes or both")
     budget = Budget(minutes)
-    amp = tcfg.amp and dev.type == "cuda"
+    if cpu_bf16 is not None:
+        tcfg.cpu_bf16 = cpu_bf16
+    if channels_last is not None:
+        tcfg.channels_last = channels_last
+    amp = use_autocast(tcfg, dev)
     say = log if rank == 0 else (lambda *a, **k: None)
 
     # Data: decoded once into a uint8 cache; each batch is augmented and degraded on the device.
@@ -468,18 +499,19 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
     gen, disc = Generator(gen_cfg, up=tcfg.up), PatchGAN(gen_cfg.in_channels + gen_cfg.out_channels, tcfg.disc_width)
     init_weights(gen)
     init_weights(disc)
-    gen.to(dev).train()
-    disc.to(dev).train()
+    layout = torch.channels_last if tcfg.channels_last else torch.contiguous_format
+    gen.to(dev, memory_format=layout).train()
+    disc.to(dev, memory_format=layout).train()
     opt_g = torch.optim.Adam(gen.parameters(), lr=tcfg.lr, betas=tuple(tcfg.betas))
     opt_d = torch.optim.Adam(disc.parameters(), lr=tcfg.lr, betas=tuple(tcfg.betas))
-    scaler = torch.amp.GradScaler(dev.type, enabled=amp)
+    scaler = torch.amp.GradScaler(dev.type, enabled=amp and dev.type == "cuda")  # bfloat16 needs no scaling
     start_epoch, step, resume_batch, resume_acc, pair_state = 0, 0, 0, None, None
     if ckpt is not None:
         gen.load_state_dict(ckpt["generator"])
         disc.load_state_dict(ckpt["discriminator"])
         opt_g.load_state_dict(ckpt["opt_g"])
         opt_d.load_state_dict(ckpt["opt_d"])
-        if amp and ckpt.get("scaler"):
+        if scaler.is_enabled() and ckpt.get("scaler"):
             scaler.load_state_dict(ckpt["scaler"])
         start_epoch, step = int(ckpt["epoch"]), int(ckpt["step"])
         partial = ckpt.get("partial")
@@ -500,7 +532,7 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
     def checkpoint(epoch_done: int, metrics: dict | None, partial: dict | None = None) -> dict:
         return {"generator": gen.state_dict(), "discriminator": disc.state_dict(),
                 "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                "scaler": scaler.state_dict() if amp else None,
+                "scaler": scaler.state_dict() if scaler.is_enabled() else None,
                 "config": {"generator": gen_cfg.to_dict(), "degradation": deg.to_dict(), "train": tcfg.to_dict()},
                 "epoch": epoch_done, "step": step, "rng": rng_state(), "metrics": metrics or {},
                 "partial": partial, "version": CHECKPOINT_VERSION}
@@ -529,7 +561,8 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
         say(f"training {tcfg.preset} ({sum(p.numel() for p in gen.parameters()):,} params) on {len(ds.train)} images "
             f"({len(ds.heldout)} held out) for " + (f"{tcfg.epochs} epochs" if tcfg.epochs else "")
             + (" at most " if tcfg.epochs and minutes else "") + (f"{minutes:g} minutes" if minutes else "")
-            + f" on {dev}" + (f" x {world}" if world > 1 else ""))
+            + f" on {dev}" + (f" x {world}" if world > 1 else "")
+            + (", bfloat16 autocast" if amp and dev.type == "cpu" else "") + (", channels-last" if tcfg.channels_last else ""))
 
     metrics: dict = dict(ckpt.get("metrics") or {}) if ckpt else {}
     steps_this_run = 0
@@ -565,7 +598,7 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
                     t0 = time.perf_counter()
                     idx = train_idx[torch.tensor(batches[b])]
                     rgb = cache[idx].to(dev, non_blocking=True).permute(0, 3, 1, 2).float().div_(255)
-                    inp, target = training_pair(rgb, deg, pair_gen)
+                    inp, target = (to_layout(t, tcfg.channels_last) for t in training_pair(rgb, deg, pair_gen))
                     losses = gan_step(g_model, d_model, opt_g, opt_d, scaler, inp, target, tcfg.l1_weight, amp,
                                       freeze_d=world == 1, lowpass_weight=tcfg.lowpass_weight, blur=blur,
                                       spectral_weight=tcfg.spectral_weight)

@@ -2,7 +2,7 @@
 // Polls live.json (ETag; 304 while nothing changed); when the version changes, downloads
 // live/model.safetensors and asks the page to swap to it (the old model keeps drawing until the
 // new one runs), then shows the epoch, step and held-out measures that the model file carries.
-// Served without --watch, live.json is a 404 and nothing here runs.
+// Served without --watch (or as a static site), live.json says {"run": null} and nothing here runs.
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const nextFrame = () => new Promise((r) => requestAnimationFrame(r));
@@ -46,6 +46,8 @@ export async function watchRun(page, { interval = 500 } = {}) {
     return null;
   }
   if (!first.ok) return null;
+  const head = await first.clone().json().catch(() => ({}));
+  if (!head.run) return null;
   const el = statusLine();
   const watcher = { swaps: [], polls: 0, failures: 0, version: null, stopped: false, stop() { this.stopped = true; } };
   let etag = null, response = first;
