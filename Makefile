@@ -46,7 +46,7 @@ benchmarks/web/node_modules/.installed: benchmarks/web/package.json
 	touch $@
 
 bench-web: setup chromium benchmarks/web/node_modules/.installed
-	SEEING_BENCH_MAKE="$(BENCH_WEB_ARGS)" $(BIN)/python benchmarks/web/run.py $(BENCH_WEB_ARGS)
+	SEEING_BENCH_MAKE="$(BENCH_WEB_ARGS)" $(BIN)/python -m benchmarks.web.run $(BENCH_WEB_ARGS)
 
 # The bundled models, from nothing: per world, synth data, training with the default recipe (small preset,
 # resize-convolution up layers, MODELS_EPOCHS epochs), uint8 export and thumbnail into src/seeing/models;
@@ -73,6 +73,6 @@ quality: setup $(BASELINE)
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
 
-# The CPU engine's .wasm variants, rebuilt from src/seeing/wasm/kernels.c (deterministic; tests check the committed ones).
+# The CPU engine's .wasm variants, rebuilt from tools/wasm/kernels.c (deterministic; tests check the committed ones).
 wasm:
-	$(BIN)/python -m seeing.wasm.build
+	$(BIN)/python -m tools.wasm.build

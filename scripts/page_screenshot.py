@@ -1,6 +1,6 @@
 """A still of the live page for the README: the bundled model, Chromium's fake camera on a made-up scene.
 
-    .venv/bin/python scripts/page_screenshot.py [docs/img/page.png]
+    .venv/bin/python -m scripts.page_screenshot [docs/img/page.png]
 """
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.webkit import write_y4m
+from tools.browser import CHROMIUM, FAKE_CAMERA_FLAGS, WEBGPU_FLAGS
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from webkit import CHROMIUM, CHROMIUM_FLAGS, FAKE_CAMERA_FLAGS, write_y4m  # noqa: E402
 
 
 def table_scene(frames: int = 60, w: int = 640, h: int = 480) -> np.ndarray:
@@ -39,7 +40,7 @@ def main(out: str = "docs/img/page.png") -> None:
             url = next(line for line in server.stdout if "http://" in line).split("http://")[1].split()[0]
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-                    *CHROMIUM_FLAGS, *FAKE_CAMERA_FLAGS, f"--use-file-for-fake-video-capture={clip}"])
+                    *WEBGPU_FLAGS, *FAKE_CAMERA_FLAGS, f"--use-file-for-fake-video-capture={clip}"])
                 page = browser.new_page(viewport={"width": 1280, "height": 760})
                 page.goto(f"http://{url}?test=1")  # test=1 exposes window.seeing, to wait on frames
                 page.wait_for_function("() => window.seeing && window.seeing.state && window.seeing.state.frames > 20",

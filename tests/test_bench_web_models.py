@@ -1,18 +1,13 @@
 """The browser benchmark's model conversions (ONNX, TF.js layouts) compute our generator on the same weights."""
-import sys
-from pathlib import Path
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "web"))
-import bench_models  # noqa: E402
-
-from seeing.arch import GeneratorConfig, preset_config  # noqa: E402
-from seeing.degrade import DegradeParams  # noqa: E402
-from seeing.modelfile import read_model, write_model  # noqa: E402
-from seeing.nets import Generator  # noqa: E402
+from benchmarks.web import bench_models
+from seeing.arch import GeneratorConfig, preset_config
+from seeing.degrade import DegradeParams
+from seeing.modelfile import read_model, write_model
+from seeing.nets import Generator
 
 TINY = GeneratorConfig(down=[2, 3, 4, 5], up=[4, 3, 2], resolution=16)
 

@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from seeing.arch import GeneratorConfig, layer_shapes
 from seeing.degrade import DegradeParams, degrade_frame
 from seeing.modelfile import read_model, write_model
-from seeing.wasm.build import VARIANTS, build
-from seeing.wasm.runner import WEB, WasmNet
+from tools.wasm.build import VARIANTS, build
+from tools.wasm.runner import WEB, WasmNet
 
 torch.set_num_threads(1)
 SINGLE = ["seeing-relaxed.wasm", "seeing-simd.wasm"]

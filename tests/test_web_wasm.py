@@ -11,7 +11,8 @@ from seeing.degrade import degrade_frame
 from seeing.export import psnr
 from seeing.modelfile import read_model
 from seeing.runtime import Runtime
-from seeing.wasm.browser import CREATE_JS, static_server
+from tools.browser import CREATE_JS
+from tools.static_server import static_server
 
 from webkit import TINY, write_random_model
 from seeing.arch import GeneratorConfig

@@ -12,8 +12,8 @@ from seeing.modelfile import random_weights, write_model
 # Six layers down at 64x64: small enough for SwiftShader to run thousands of frames.
 TINY = dict(down=[3, 4, 6, 8, 8, 8], up=[8, 8, 6, 4, 3], resolution=64)
 
-from seeing.wasm.browser import CHROMIUM, FAKE_CAMERA_FLAGS  # noqa: F401  (used by conftest and scripts)
-from seeing.wasm.browser import WEBGPU_FLAGS as CHROMIUM_FLAGS  # noqa: F401
+from tools.browser import CHROMIUM, FAKE_CAMERA_FLAGS  # noqa: F401  (used by conftest and scripts)
+from tools.browser import WEBGPU_FLAGS as CHROMIUM_FLAGS  # noqa: F401
 
 
 def write_random_model(path: Path, cfg: GeneratorConfig | None = None, precision: str = "float32",

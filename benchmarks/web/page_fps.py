@@ -4,7 +4,7 @@
 the page opened with ?test=1&engine=E for each engine (auto: the page's own timed choice); after
 --seconds of running, the page's stats (fps, last frame ms, engine).
 
-    .venv/bin/python benchmarks/web/page_fps.py --engines webgpu,wasm,auto --seconds 8
+    .venv/bin/python -m benchmarks.web.page_fps --engines webgpu,wasm,auto --seconds 8
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ MODEL = ROOT / "src" / "seeing" / "models" / "nebula-small.safetensors"
 def main(argv=None) -> int:
     from playwright.sync_api import sync_playwright
 
-    from seeing.wasm.browser import CHROMIUM, FLAGS
+    from tools.browser import CHROMIUM, FLAGS
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--engines", default="webgpu,wasm,auto")

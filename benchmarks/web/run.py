@@ -13,12 +13,13 @@ input first (its output is compared with native ONNX Runtime, so every row compu
 warm-up frames, then timed frames (canvas in -> pixels on a canvas, awaited) until --frames or the
 cell's --budget. Prints a markdown table of median ms/frame; --json and --doc write it out.
 
-    .venv/bin/python benchmarks/web/run.py --presets small,medium,large --frames 20
+    .venv/bin/python -m benchmarks.web.run --presets small,medium,large --frames 20
 """
 from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import platform
@@ -29,15 +30,16 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.web.bench_models import write_bench_models
+from tools.browser import CHROMIUM
+from tools.browser import DESIGN_FLAGS as FLAGS  # WebGL needs no Vulkan flags
+from tools.static_server import WEB, static_server
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from bench_models import write_bench_models  # noqa: E402
-from server import BenchServer  # noqa: E402
 
 PRESETS = ("small", "medium", "large")
 RUNTIMES = ("native-ort", "tfjs-webgl", "tfjs-webgpu", "tfjs-wasm", "ort-wasm", "ort-webgpu",
             "seeing-webgpu", "seeing-wasm")
-from seeing.wasm.browser import CHROMIUM, DESIGN_FLAGS as FLAGS  # noqa: E402  (WebGL needs no Vulkan flags)
 DOC_SECTION = "## Browser engines"
 # (ours, peer, goal): issue 4 for the WebGPU engine, issue 5 for the WASM engine
 GOALS = [("seeing-webgpu", "ort-webgpu", ">= 5x"), ("seeing-webgpu", "tfjs-webgl", ">= 5x"),
@@ -50,6 +52,15 @@ FRAME = ("A frame is a 256x256 2D canvas redrawn as the camera would be, then pi
          "`engine.frame(canvas)` (live degradation included) and drain the queue; native ONNX Runtime is "
          "`session.run` alone. Weights: random, seed 0, one model file per preset ({precision}); the other runtimes "
          "get its weights as float32 (a uint8 file's dequantized values), so every runtime runs the same net.")
+
+
+@contextlib.contextmanager
+def bench_server(models_dir: Path):
+    """The benchmark's static server (cross-origin isolated): /bench/ (this folder), /node_modules/ (TF.js,
+    ONNX Runtime Web), /web/ (our engines) and /models/ (the generated models). Yields the URL, no slash."""
+    roots = {"bench": HERE, "node_modules": HERE / "node_modules", "web": WEB, "models": models_dir}
+    with static_server(roots=roots) as url:
+        yield url.rstrip("/")
 
 
 def engines_version() -> str:
@@ -377,7 +388,7 @@ def main(argv=None) -> int:
                 time_native(preset, size)
     else:
         from playwright.sync_api import sync_playwright
-        with BenchServer(Path(args.models_dir)) as url, sync_playwright() as pw:
+        with bench_server(Path(args.models_dir)) as url, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
             meta["chromium"] = f"Chromium {browser.version}"
             page = browser.new_page()
@@ -428,7 +439,7 @@ def main(argv=None) -> int:
     if make_args is not None:
         command = "make bench-web" + ("" if make_args == "--doc docs/BENCHMARKS.md" else f' BENCH_WEB_ARGS="{make_args}"')
     else:
-        command = ".venv/bin/python benchmarks/web/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        command = ".venv/bin/python -m benchmarks.web.run " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.json:
         Path(args.json).write_text(json.dumps({"meta": meta, "args": vars(args), "results": results}, indent=1))
     if args.doc:

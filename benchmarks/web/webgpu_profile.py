@@ -6,9 +6,9 @@ drained): median of --frames after --warmup. Then, where the adapter has `timest
 compute dispatch of a frame alone (one compute pass each, `timestampWrites`), in the engine's order
 (`engine.dispatches`), min (and median) over --profile-runs, so you see which layer or kernel dominates.
 
-    .venv/bin/python benchmarks/web/webgpu_profile.py --presets small,medium --frames 10
-    .venv/bin/python benchmarks/web/webgpu_profile.py --presets large --frames 2 --warmup 1 --profile-runs 1
-    git worktree add /tmp/before COMMIT && .venv/bin/python benchmarks/web/webgpu_profile.py \
+    .venv/bin/python -m benchmarks.web.webgpu_profile --presets small,medium --frames 10
+    .venv/bin/python -m benchmarks.web.webgpu_profile --presets large --frames 2 --warmup 1 --profile-runs 1
+    git worktree add /tmp/before COMMIT && .venv/bin/python -m benchmarks.web.webgpu_profile \
         --web-root /tmp/before/src/seeing/web --profile-runs 0      # the same, for an older engine
 """
 from __future__ import annotations
@@ -20,8 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-from seeing.wasm.browser import CHROMIUM, WEBGPU_FLAGS as FLAGS  # noqa: E402  (Vulkan: a real WebGPU canvas)
+from tools.browser import CHROMIUM
+from tools.browser import WEBGPU_FLAGS as FLAGS  # Vulkan: a real WebGPU canvas
 
 JS = """async ([stem, frames, warmup, runs, side, preferF32, tuning]) => {
   const { createWebGPUEngine } = await import('/engine-webgpu.js');
@@ -118,8 +118,7 @@ def main(argv=None) -> int:
     ap.add_argument("--web-root", type=Path, help="serve the page from here (e.g. an older checkout's src/seeing/web)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
-    sys.path.insert(0, str(ROOT / "benchmarks" / "web"))
-    from bench_models import random_weights
+    from benchmarks.web.bench_models import random_weights
     from seeing.arch import preset_config
     from seeing.degrade import DegradeParams, default_grid
     from seeing.modelfile import write_model

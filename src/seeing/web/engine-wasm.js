@@ -1,4 +1,4 @@
-// engine-wasm.js: the generator on the CPU, in WebAssembly SIMD (kernels: src/seeing/wasm/kernels.c).
+// engine-wasm.js: the generator on the CPU, in WebAssembly SIMD (kernels: tools/wasm/kernels.c).
 // One frame is one call into the wasm: degradation, every layer and the RGBA output. Where the page
 // is cross-origin isolated the frame is split over Web Workers (wasm-worker.js) that share one
 // WebAssembly.Memory and meet at barriers inside the wasm; elsewhere it runs on the page's thread.

@@ -1,16 +1,9 @@
-"""A static server (with or without cross-origin isolation) and a Chromium page for the CPU engine's
-browser tests and its benchmark. The page is blank; scripts import the engine modules from it."""
+"""Headless Chromium for the browser tests and benchmarks: the system browser, DESIGN section 6's flags,
+and the scripts that create and time the CPU engine on a blank page (tools.static_server serves one)."""
 from __future__ import annotations
 
 import contextlib
-import mimetypes
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-WEB = Path(__file__).resolve().parent.parent / "web"
-ISOLATION = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp",
-             "Cross-Origin-Resource-Policy": "same-origin"}
 CHROMIUM = "/usr/bin/chromium"
 # DESIGN section 6's flags (without the fake camera).
 DESIGN_FLAGS = ["--no-sandbox", "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader", "--use-angle=swiftshader",
@@ -22,49 +15,6 @@ DESIGN_FLAGS = ["--no-sandbox", "--enable-unsafe-webgpu", "--enable-unsafe-swift
 WEBGPU_FLAGS = DESIGN_FLAGS + ["--use-vulkan=swiftshader", "--enable-features=Vulkan"]
 FAKE_CAMERA_FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 FLAGS = WEBGPU_FLAGS + FAKE_CAMERA_FLAGS
-
-
-@contextlib.contextmanager
-def static_server(files: dict[str, Path] | None = None, isolated: bool = True, root: Path = WEB):
-    """Serve `root` and extra `files` ({url path: local file}) on 127.0.0.1; yields the base URL.
-    isolated: send COOP/COEP (SharedArrayBuffer, worker threads) or not."""
-    files = {k.lstrip("/"): Path(v) for k, v in (files or {}).items()}
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
-
-        def do_GET(self):
-            rel = self.path.split("?")[0].lstrip("/") or "blank.html"
-            if rel == "blank.html":
-                body, ctype = b"<!doctype html><meta charset=utf-8><title>blank</title><body></body>", "text/html"
-            else:
-                path = files.get(rel) or (root / rel)
-                if ".." in rel or not path.is_file():
-                    self.send_error(404)
-                    return
-                body = path.read_bytes()
-                ctype = {".js": "text/javascript", ".wasm": "application/wasm", ".json": "application/json"}.get(
-                    path.suffix, mimetypes.guess_type(path.name)[0] or "application/octet-stream")
-            self.send_response(200)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            if isolated:
-                for k, v in ISOLATION.items():
-                    self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-WEB = Path(__file__).resolve().parent.parent / "web"
+from seeing.serve import WEB_ROOT as WEB
 DTYPES = {np.dtype(np.float32): 0, np.dtype(np.float16): 1, np.dtype(np.uint8): 2}
 
 
@@ -84,8 +84,8 @@ class WasmNet:
         size: run it at size x size (default: its resolution)."""
         from safetensors.numpy import load_file
 
-        from ..degrade import at_size
-        from ..modelfile import layer_names, read_model
+        from seeing.degrade import at_size
+        from seeing.modelfile import layer_names, read_model
 
         m = read_model(model_path)
         raw = load_file(str(model_path))

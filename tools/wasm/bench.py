@@ -1,8 +1,8 @@
 """Time the CPU engine's kernels natively (wasmtime) next to native ONNX Runtime, same random weights.
 
-    python -m seeing.wasm.bench [small medium large] [--threads 2] [--variant seeing-relaxed-mt.wasm]
+    python -m tools.wasm.bench [small medium large] [--threads 2] [--variant seeing-relaxed-mt.wasm]
 
-A rough guide while tuning kernels; the browser figures come from tests/.. bench_wasm_browser.py.
+A rough guide while tuning kernels; the browser figures come from browser_main below and `make bench-web`.
 """
 from __future__ import annotations
 
@@ -15,19 +15,13 @@ import numpy as np
 
 
 def random_model(preset: str, path: Path, precision: str = "float32", seed: int = 0) -> Path:
-    """A model file with random (He-scaled) folded weights for a preset."""
-    from ..arch import layer_shapes, preset_config
-    from ..degrade import DegradeParams
-    from ..modelfile import write_model
+    """A model file with seeing's random (He-scaled) folded weights for a preset."""
+    from seeing.arch import preset_config
+    from seeing.degrade import DegradeParams
+    from seeing.modelfile import random_weights, write_model
 
     cfg = preset_config(preset)
-    rng = np.random.default_rng(seed)
-    ws, bs = [], []
-    for layer in layer_shapes(cfg):
-        fan = layer["cin"] * 16
-        ws.append((rng.standard_normal((layer["cout"], layer["cin"], 4, 4)) * (2 / fan) ** 0.5).astype(np.float32))
-        bs.append((rng.standard_normal(layer["cout"]) * 0.05).astype(np.float32))
-    write_model(path, cfg, DegradeParams(), ws, bs, precision, name=f"random-{preset}")
+    write_model(path, cfg, DegradeParams(), *random_weights(cfg, seed), precision, name=f"random-{preset}")
     return path
 
 
@@ -42,8 +36,8 @@ def median_ms(fn, min_runs: int = 5, min_s: float = 1.0) -> float:
 
 
 def main(argv=None):
-    from ..runtime import Runtime
-    from .runner import WasmNet
+    from seeing.runtime import Runtime
+    from tools.wasm.runner import WasmNet
 
     ap = argparse.ArgumentParser()
     ap.add_argument("presets", nargs="*", default=["small", "medium"])
@@ -69,10 +63,11 @@ if __name__ == "__main__":
 
 
 def browser_main(argv=None):
-    """python -c 'from seeing.wasm.bench import browser_main; browser_main()' [presets] [--threads N]:
+    """python -c 'from tools.wasm.bench import browser_main; browser_main()' [presets] [--threads N]:
     the engine in headless Chromium next to native ONNX Runtime, same random weights."""
-    from ..runtime import Runtime
-    from .browser import CREATE_JS, TIME_JS, chromium, static_server
+    from seeing.runtime import Runtime
+    from tools.browser import CREATE_JS, TIME_JS, chromium
+    from tools.static_server import static_server
 
     ap = argparse.ArgumentParser()
     ap.add_argument("presets", nargs="*", default=["small", "medium", "large"])

@@ -5,7 +5,7 @@ Four variants, chosen by the page at run time:
     seeing-simd-mt.wasm     plain SIMD128, shared memory
     seeing-relaxed.wasm     relaxed SIMD, ordinary memory (page not cross-origin isolated)
     seeing-simd.wasm        plain SIMD128, ordinary memory
-Usage: python -m seeing.wasm.build [OUT_DIR]   (default: src/seeing/web)
+Usage: python -m tools.wasm.build [OUT_DIR]   (default: src/seeing/web)
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "kernels.c"
-WEB = HERE.parent / "web"
+WEB = HERE.parents[1] / "src" / "seeing" / "web"
 MAX_MEMORY = 1 << 30  # 1 GiB: the large preset's float32 weights plus activations fit with room to spare
 VARIANTS = {
     "seeing-relaxed-mt.wasm": (True, True),
