@@ -1,20 +1,19 @@
 """A contact sheet of `seeing data synth` worlds: one row of thumbnails per kind, its name on the left.
 
-    PYTHONPATH=src .venv/bin/python scripts/synth_sheet.py [docs/img/synth-worlds.png] [--kinds waves,clouds] [-n 8]
+    .venv/bin/python scripts/synth_sheet.py [docs/img/synth-worlds.png] [--kinds waves,clouds] [-n 8]
 """
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from seeing.files import atomic_write
+from seeing.synth import make_image, png_bytes
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-from seeing.files import atomic_write  # noqa: E402
-from seeing.synth import make_image, png_bytes  # noqa: E402
 
 
 def sheet(kinds, n: int, thumb: int, seed: int) -> np.ndarray:
