@@ -1,4 +1,6 @@
 """The browser benchmark's model conversions (ONNX, TF.js layouts) compute our generator on the same weights."""
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
