@@ -1,23 +1,33 @@
-# seeing: `make demo` runs the live page with the bundled model; `make test` sets up and runs every test.
+# seeing: `make demo` runs the live page with the bundled model (base install: no torch, no test tools);
+# `make test` installs everything (torch, the dev tools, ESLint) and runs the linters and every test.
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+BASE := $(VENV)/.installed-base
+FULL := $(VENV)/.installed
 # Every package at the version the suite last passed with (README: refreshing the pins).
 # CONSTRAINTS= (empty) installs the newest versions instead.
 CONSTRAINTS ?= constraints.txt
 PIN := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 
-.PHONY: demo test setup chromium wasm bench bench-web models quality clean constraints
+.PHONY: demo test lint setup base chromium wasm bench bench-web models quality clean constraints
 
-$(STAMP): pyproject.toml $(CONSTRAINTS)
+# The base install: what `seeing demo`, serve, translate, import, info and build-site need.
+$(BASE): pyproject.toml $(CONSTRAINTS)
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q $(PIN) torch==2.13.0
-	$(BIN)/pip install -q $(PIN) -e '.[train,test]'
-	touch $(STAMP)
+	$(BIN)/pip install -q $(PIN) -e .
+	touch $@
 
-setup: $(STAMP)
+base: $(BASE)
+
+# Everything: torch first (the CPU build from the configured index), then training and the dev tools.
+$(FULL): $(BASE)
+	$(BIN)/pip install -q $(PIN) torch==2.13.0
+	$(BIN)/pip install -q $(PIN) -e '.[train,dev]'
+	touch $@
+
+setup: $(FULL)
 
 # Writes constraints.txt from what VENV holds (run after `make test` passed there); local version labels
 # such as torch's +cpu are dropped so that any build of that version satisfies the pin.
@@ -29,11 +39,22 @@ constraints:
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
-demo: setup
+demo: base
 	$(BIN)/seeing demo
 
-test: setup chromium
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+test: setup chromium lint
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15
+
+# ESLint from npm, into tools/eslint only (like the benchmarks' peers).
+ESLINT := tools/eslint/node_modules/.bin/eslint
+tools/eslint/node_modules/.installed: tools/eslint/package.json tools/eslint/package-lock.json
+	cd tools/eslint && npm ci --no-audit --no-fund
+	touch $@
+
+# Python (ruff) and the page's modules (ESLint); a finding fails the run.
+lint: setup tools/eslint/node_modules/.installed
+	$(BIN)/ruff check .
+	$(ESLINT) -c tools/eslint/eslint.config.js src/seeing/web
 
 bench: setup
 	$(BIN)/seeing bench

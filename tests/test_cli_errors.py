@@ -1,6 +1,10 @@
 """Bad input to the data and training commands: exit status 2, one line on stderr, no traceback."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from PIL import Image
 
@@ -81,3 +85,32 @@ def test_corrupt_video(tmp_path):
     assert_one_line_error(run_cli("data", "frames", bad, tmp_path / "o", "-n", "5"), "bad.mp4")
     assert_one_line_error(run_cli("train", bad, *TINY, "--out", tmp_path / "r"), "bad.mp4")
     assert not (tmp_path / "o").exists()
+
+
+# The base install has no torch: these run seeing's CLI with `import torch` failing, as it does there.
+NO_TORCH = "import sys; sys.modules['torch'] = None; from seeing.cli import main; main(sys.argv[1:])"
+
+
+def run_without_torch(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", NO_TORCH, *map(str, args)], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def test_train_without_torch_says_how_to_install_it(tiny_synth, tmp_path):
+    r = run_without_torch("train", tiny_synth, *TINY, "--out", tmp_path / "run")
+    assert_one_line_error(r, "seeing train needs PyTorch", "pip install -e '.[train]'")
+    assert not (tmp_path / "run").exists()
+
+
+def test_base_commands_run_without_torch(tmp_path):
+    from webkit import write_random_model
+
+    model = write_random_model(tmp_path / "m.safetensors", precision="uint8")
+    Image.new("RGB", (40, 30), (200, 120, 40)).save(tmp_path / "in.png")
+    for args in (["info", "small", "--json"], ["info", model],
+                 ["translate", model, tmp_path / "in.png", tmp_path / "out.png"],
+                 ["build-site", tmp_path / "site", model]):
+        r = run_without_torch(*args)
+        assert r.returncode == 0, (args, r.stderr)
+    assert Image.open(tmp_path / "out.png").size == (64, 64)
+    assert (tmp_path / "site" / "models.json").is_file()

@@ -356,3 +356,10 @@ def main(argv=None):
         sys.exit(2)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
+    except ModuleNotFoundError as e:  # train, export, quality and bench need torch; the base install has none
+        if not (e.name or "").split(".")[0] == "torch":
+            raise
+        command = next((a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")), "this command")
+        click.echo(f"Error: seeing {command} needs PyTorch, which the base install leaves out: "
+                   "pip install -e '.[train]' in the seeing checkout (or make setup)", err=True)
+        sys.exit(2)
