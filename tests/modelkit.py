@@ -65,7 +65,7 @@ def trained_generator(cfg: GeneratorConfig, deg: DegradeParams, steps: int = 40,
     images = torch.from_numpy(synth_batch(16, cfg.resolution + cfg.resolution // 4, seed)).permute(0, 3, 1, 2).float() / 255
     g = torch.Generator().manual_seed(seed)
     gen.train()
-    for step in range(steps):
+    for _ in range(steps):
         idx = torch.randint(0, len(images), (4,), generator=g)
         inp, target = training_pair(images[idx], deg, g)
         loss = (gen(inp) - target).abs().mean()

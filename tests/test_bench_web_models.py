@@ -67,7 +67,7 @@ def _tfjs_forward(manifest, blob, x):
             cols = torch.einsum("nlc,kjoc->nokjl", h.reshape(n, side * side, -1), f).reshape(n, -1, side * side)
             y = F.fold(cols, (2 * side, 2 * side), 4, padding=1, stride=2).permute(0, 2, 3, 1)
         y = y + b
-        y = {"leaky": lambda t: F.leaky_relu(t, layer["slope"]), "relu": F.relu, "tanh": torch.tanh}[layer["act"]](y)
+        y = {"leaky": lambda t, slope=layer["slope"]: F.leaky_relu(t, slope), "relu": F.relu, "tanh": torch.tanh}[layer["act"]](y)
         if layer["kind"] == "down":
             skips.append(y)
         elif layer["concat"]:

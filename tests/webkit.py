@@ -8,12 +8,11 @@ import numpy as np
 from seeing.arch import GeneratorConfig, preset_config
 from seeing.degrade import DegradeParams, default_grid
 from seeing.modelfile import random_weights, write_model
+from tools.browser import CHROMIUM, FAKE_CAMERA_FLAGS  # noqa: F401  (used by conftest and scripts)
+from tools.browser import WEBGPU_FLAGS as CHROMIUM_FLAGS  # noqa: F401
 
 # Six layers down at 64x64: small enough for SwiftShader to run thousands of frames.
 TINY = dict(down=[3, 4, 6, 8, 8, 8], up=[8, 8, 6, 4, 3], resolution=64)
-
-from tools.browser import CHROMIUM, FAKE_CAMERA_FLAGS  # noqa: F401  (used by conftest and scripts)
-from tools.browser import WEBGPU_FLAGS as CHROMIUM_FLAGS  # noqa: F401
 
 
 def write_random_model(path: Path, cfg: GeneratorConfig | None = None, precision: str = "float32",

@@ -31,7 +31,7 @@ def layer_plan(model: Model) -> list[dict]:
     """Per layer: kind, channels, activation and slope, in forward order (shared by every conversion)."""
     cfg, plan = model.config, []
     shapes = layer_shapes(cfg)
-    for i, (layer, w) in enumerate(zip(shapes, model.weights)):
+    for i, layer in enumerate(shapes):
         last = i == len(shapes) - 1
         act = "tanh" if last else ("leaky" if layer["kind"] == "down" else "relu")
         plan.append({"kind": layer["kind"], "cin": layer["cin"], "cout": layer["cout"], "act": act,

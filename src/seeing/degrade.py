@@ -39,7 +39,7 @@ class DegradeParams:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "DegradeParams":
+    def from_dict(cls, d: dict) -> DegradeParams:
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in d.items() if k in known})
 

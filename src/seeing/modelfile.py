@@ -162,7 +162,7 @@ def parse_header(data: bytes, where: str = "model file") -> tuple[dict, dict, in
             _fail(where, f"tensor {key!r}: {offs[1] - offs[0]} bytes do not hold shape {shape} of {e['dtype']}")
         spans.append((offs[0], offs[1], key))
     spans.sort()
-    for (b0, e0, k0), (b1, e1, k1) in zip(spans, spans[1:]):
+    for (_, e0, k0), (b1, _, k1) in zip(spans, spans[1:]):
         if b1 < e0:
             _fail(where, f"tensors {k0!r} and {k1!r} overlap")
     # Like the safetensors package: the tensors tile the data exactly, no holes, nothing after.

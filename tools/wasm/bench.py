@@ -7,6 +7,7 @@ A rough guide while tuning kernels; the browser figures come from browser_main b
 from __future__ import annotations
 
 import argparse
+import functools
 import tempfile
 import time
 from pathlib import Path
@@ -50,10 +51,10 @@ def main(argv=None):
             path = random_model(preset, Path(tmp) / f"{preset}.safetensors")
             rt = Runtime(path, threads=args.threads)
             x = rt.degrade(frame[..., :3])
-            ort_ms = median_ms(lambda: rt.run_degraded(x))
+            ort_ms = median_ms(functools.partial(rt.run_degraded, x))
             net = WasmNet.from_model(path, args.variant, threads=args.threads)
             run = net.frame_threads if args.threads > 1 else net.frame
-            wasm_ms = median_ms(lambda: run(frame))
+            wasm_ms = median_ms(functools.partial(run, frame))
             print(f"{preset:7s} ORT {args.threads}T {ort_ms:8.2f} ms   wasm(wasmtime) {args.threads}T {wasm_ms:8.2f} ms"
                   f"   ratio {wasm_ms / ort_ms:5.2f}", flush=True)
 
@@ -89,7 +90,7 @@ def browser_main(argv=None):
                 page.evaluate("() => { window.eng.dispose(); window.eng = null; }")
                 rt = Runtime(files[f"{preset}.safetensors"], threads=args.threads)
                 x = rt.degrade(frame)
-                ort_ms = median_ms(lambda: rt.run_degraded(x), min_s=args.seconds)
+                ort_ms = median_ms(functools.partial(rt.run_degraded, x), min_s=args.seconds)
                 rows.append((preset, t["median"], ort_ms))
                 print(f"{preset:7s} wasm {info['variant']} {info['threads']}T: {t['median']:8.2f} ms/frame "
                       f"({t['frames']} frames)   native ORT {args.threads}T: {ort_ms:8.2f} ms   "

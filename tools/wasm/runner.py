@@ -5,7 +5,6 @@ layers, load (dequantize and pack) the weights, then run a frame or single layer
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
