@@ -6,7 +6,7 @@ switch picks the next model (already downloaded after the first round) and repor
 request to the new model's first frame and the longest gap between frames from the request to the
 end of the crossfade. Issue 12's goals: first frame < 1 s on the CPU engine, no gap > 250 ms.
 
-    .venv/bin/python benchmarks/web/page_switch.py --engine wasm --switches 8
+    .venv/bin/python -m benchmarks.web.page_switch --engine wasm --switches 8
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def random_models(folder: Path, n: int) -> Path:
 def main(argv=None) -> int:
     from playwright.sync_api import sync_playwright
 
-    from seeing.wasm.browser import CHROMIUM, FLAGS
+    from tools.browser import CHROMIUM, FLAGS
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--engine", default="wasm", help="wasm, webgpu or auto")
