@@ -276,9 +276,13 @@ def _clean(inp: str) -> str:
     return inp.split(":")[0]
 
 
-def read_tfjs_graph(path: Path):
-    """(convs, slope, source facts) of a TF.js graph model (model.json + shards)."""
-    where = str(path)
+CONV_OPS = ("Conv2D", "_FusedConv2D", "Conv2DBackpropInput")
+FOREIGN_OPS = ("DepthwiseConv2dNative", "_FusedDepthwiseConv2dNative", "MatMul", "_FusedMatMul", "Conv3D", "MaxPool",
+               "AvgPool")
+
+
+def _graph_nodes(path: Path, where: str) -> tuple[dict, list[dict]]:
+    """The model.json document and its graph's nodes, or a one-line error."""
     try:
         doc = json.loads(path.read_text())
     except (OSError, ValueError, UnicodeDecodeError) as e:
@@ -290,114 +294,142 @@ def read_tfjs_graph(path: Path):
     nodes = doc["modelTopology"]["node"]
     if not isinstance(nodes, list) or not all(isinstance(n, dict) and "name" in n for n in nodes):
         _fail(where, "modelTopology.node is not a list of nodes")
-    consts = read_tfjs_weights(doc.get("weightsManifest"), path.parent, where)
-    by_name = {n["name"]: n for n in nodes}
-    consumers: dict[str, list[dict]] = {}
-    for n in nodes:
-        for inp in n.get("input", []):
-            if not inp.startswith("^"):
-                consumers.setdefault(_clean(inp), []).append(n)
+    return doc, nodes
 
-    def const(name: str, what: str) -> np.ndarray:
+
+class _Graph:
+    """A TF.js graph's nodes with their consumers and constants; reads each conv layer with what follows it."""
+
+    def __init__(self, nodes: list[dict], consts: dict[str, np.ndarray], where: str):
+        self.nodes, self.consts, self.where = nodes, consts, where
+        self.by_name = {n["name"]: n for n in nodes}
+        self.consumers: dict[str, list[dict]] = {}
+        for n in nodes:
+            for inp in n.get("input", []):
+                if not inp.startswith("^"):
+                    self.consumers.setdefault(_clean(inp), []).append(n)
+        self.slopes: set[float] = set()  # LeakyRelu slopes met on the way
+
+    def const(self, name: str, what: str) -> np.ndarray:
         name = _clean(name)
-        if name not in consts:
-            _fail(where, f"{what}: {name} is not a constant of the weights manifest")
-        return consts[name]
+        if name not in self.consts:
+            _fail(self.where, f"{what}: {name} is not a constant of the weights manifest")
+        return self.consts[name]
 
-    # Data-flow order from the input placeholder (breadth-first over consumers, stable).
-    inputs = [n for n in nodes if n.get("op") == "Placeholder"]
-    if len(inputs) != 1:
-        _fail(where, f"expected one input placeholder, found {len(inputs)}")
-    order, seen, queue = [], {inputs[0]["name"]}, [inputs[0]]
-    def waits_on(i: str) -> bool:  # a data input produced by another op (not a constant)
-        return not i.startswith("^") and _clean(i) in by_name and by_name[_clean(i)].get("op") != "Const"
+    def channels(self, name: str, cout: int, node: str) -> np.ndarray:
+        return _channels(self.const(name, node), cout, self.where, node)
 
-    indeg = {n["name"]: sum(1 for i in n.get("input", []) if waits_on(i)) for n in nodes}
-    while queue:
-        n = queue.pop(0)
-        order.append(n)
-        for c in consumers.get(n["name"], []):
-            indeg[c["name"]] -= 1
-            if indeg[c["name"]] <= 0 and c["name"] not in seen:
-                seen.add(c["name"])
-                queue.append(c)
-    convs, slopes = [], set()
-    for n in order:
-        op = n.get("op")
-        if op not in ("Conv2D", "_FusedConv2D", "Conv2DBackpropInput"):
-            if op in ("DepthwiseConv2dNative", "_FusedDepthwiseConv2dNative", "MatMul", "_FusedMatMul",
-                      "Conv3D", "MaxPool", "AvgPool"):
-                _fail(where, f"node {n['name']} ({op}) does not belong in a pix2pix generator")
-            continue
+    def order(self) -> list[dict]:
+        """The nodes in data-flow order from the input placeholder (breadth-first over consumers, stable)."""
+        inputs = [n for n in self.nodes if n.get("op") == "Placeholder"]
+        if len(inputs) != 1:
+            _fail(self.where, f"expected one input placeholder, found {len(inputs)}")
+
+        def waits_on(i: str) -> bool:  # a data input produced by another op (not a constant)
+            return not i.startswith("^") and _clean(i) in self.by_name and self.by_name[_clean(i)].get("op") != "Const"
+
+        indeg = {n["name"]: sum(1 for i in n.get("input", []) if waits_on(i)) for n in self.nodes}
+        order, seen, queue = [], {inputs[0]["name"]}, [inputs[0]]
+        while queue:
+            n = queue.pop(0)
+            order.append(n)
+            for c in self.consumers.get(n["name"], []):
+                indeg[c["name"]] -= 1
+                if indeg[c["name"]] <= 0 and c["name"] not in seen:
+                    seen.add(c["name"])
+                    queue.append(c)
+        return order
+
+    def conv(self, n: dict) -> Conv:
+        """The conv node's filter in our layout (no bias yet)."""
         strides, padding = _attr(n, "strides"), _attr(n, "padding")
         if strides not in ([1, 2, 2, 1], None) or padding not in ("SAME", None) or \
                 _attr(n, "data_format", "NHWC") != "NHWC":
-            _fail(where, f"node {n['name']}: needs stride 2, SAME padding, NHWC (got {strides}, {padding})")
-        ins = n.get("input", [])
-        if op == "Conv2DBackpropInput":
-            k = const(ins[1], n["name"])
-            conv = Conv("up", k.transpose(2, 3, 0, 1), None, n["name"])  # (kh, kw, cout, cin)
-        else:
-            k = const(ins[1], n["name"])
-            conv = Conv("down", k.transpose(3, 2, 0, 1), None, n["name"])  # HWIO
+            _fail(self.where, f"node {n['name']}: needs stride 2, SAME padding, NHWC (got {strides}, {padding})")
+        k = self.const(n.get("input", [])[1], n["name"])
         if k.ndim != 4:
-            _fail(where, f"node {n['name']} has a {k.ndim}-d filter")
-        cout = conv.weight.shape[0]
-        act = None
-        if op == "_FusedConv2D":
-            fused = _attr(n, "fused_ops", [])
-            args = ins[2:2 + (_attr(n, "num_args", 0) or 0)]
-            ops = list(fused)
-            if ops and ops[0] == "BiasAdd":
-                conv.scale(np.ones(cout), _channels(const(args[0], n["name"]), cout, where, n["name"]))
-                ops.pop(0)
-            elif ops and ops[0] == "FusedBatchNorm":
-                s_, o_, m_, v_ = (_channels(const(a, n["name"]), cout, where, n["name"]) for a in args[:4])
-                s = s_ / np.sqrt(v_ + (_attr(n, "epsilon", 1e-3) or 0.0))
-                conv.scale(s, o_ - m_ * s)
-                ops.pop(0)
-            if ops:
-                act = ops.pop(0)
-                if act == "LeakyRelu":
-                    slopes.add(round(float(_attr(n, "leakyrelu_alpha", 0.2)), 7))
-            if ops:
-                _fail(where, f"node {n['name']}: unsupported fused ops {fused}")
-        tail = n
-        while act is None:  # follow the single consumer: Mul/Add/BiasAdd, then the activation
-            nxt = [c for c in consumers.get(tail["name"], []) if c.get("op") != "Shape"]
+            _fail(self.where, f"node {n['name']} has a {k.ndim}-d filter")
+        if n.get("op") == "Conv2DBackpropInput":
+            return Conv("up", k.transpose(2, 3, 0, 1), None, n["name"])  # (kh, kw, cout, cin)
+        return Conv("down", k.transpose(3, 2, 0, 1), None, n["name"])  # HWIO
+
+    def fused(self, n: dict, conv: Conv) -> str | None:
+        """Fold a _FusedConv2D's own BiasAdd or FusedBatchNorm into conv; returns its fused activation, if any."""
+        cout, fused = conv.weight.shape[0], _attr(n, "fused_ops", [])
+        args = n.get("input", [])[2:2 + (_attr(n, "num_args", 0) or 0)]
+        ops, act = list(fused), None
+        if ops and ops[0] == "BiasAdd":
+            conv.scale(np.ones(cout), self.channels(args[0], cout, n["name"]))
+            ops.pop(0)
+        elif ops and ops[0] == "FusedBatchNorm":
+            s_, o_, m_, v_ = (self.channels(a, cout, n["name"]) for a in args[:4])
+            s = s_ / np.sqrt(v_ + (_attr(n, "epsilon", 1e-3) or 0.0))
+            conv.scale(s, o_ - m_ * s)
+            ops.pop(0)
+        if ops:
+            act = ops.pop(0)
+            if act == "LeakyRelu":
+                self.slopes.add(round(float(_attr(n, "leakyrelu_alpha", 0.2)), 7))
+        if ops:
+            _fail(self.where, f"node {n['name']}: unsupported fused ops {fused}")
+        return act
+
+    def activation_after(self, n: dict, conv: Conv) -> str:
+        """Follow the single consumers of n, folding Mul/Add/Sub/BiasAdd into conv, up to the activation."""
+        cout, tail = conv.weight.shape[0], n
+        while True:
+            nxt = [c for c in self.consumers.get(tail["name"], []) if c.get("op") != "Shape"]
             if len(nxt) != 1:
-                _fail(where, f"node {tail['name']} should feed exactly one op, feeds {len(nxt)}")
+                _fail(self.where, f"node {tail['name']} should feed exactly one op, feeds {len(nxt)}")
             c = nxt[0]
             other = [i for i in c.get("input", []) if _clean(i) != tail["name"] and not i.startswith("^")]
             cop = c.get("op")
             if cop in ("BiasAdd", "Add", "AddV2", "Mul", "Sub") and len(other) == 1:
-                v = _channels(const(other[0], c["name"]), cout, where, c["name"])
+                v = self.channels(other[0], cout, c["name"])
                 if cop == "Mul":
                     conv.scale(v, np.zeros(cout))
                 else:
                     conv.scale(np.ones(cout), -v if cop == "Sub" else v)
             elif cop in ("Relu", "LeakyRelu", "Tanh"):
-                act = cop
                 if cop == "LeakyRelu":
-                    slopes.add(round(float(_attr(c, "alpha", 0.2)), 7))
-            elif cop == "Identity":
-                pass
-            else:
-                _fail(where, f"node {c['name']} ({cop}) after {n['name']} is not a bias, scale or activation")
+                    self.slopes.add(round(float(_attr(c, "alpha", 0.2)), 7))
+                return cop
+            elif cop != "Identity":
+                _fail(self.where, f"node {c['name']} ({cop}) after {n['name']} is not a bias, scale or activation")
             tail = c
-        want = "LeakyRelu" if conv.kind == "down" else "Relu"
-        convs.append((conv, act, want))
-    _check_kinds([c.kind for c, _, _ in convs], where)
-    for i, (conv, act, want) in enumerate(convs):
-        if i == len(convs) - 1:
-            want = "Tanh"
+
+
+def _check_activations(convs: list[tuple[Conv, str]], where: str) -> None:
+    """LeakyRelu after the down convs, Relu after the up convs, Tanh after the last."""
+    for i, (conv, act) in enumerate(convs):
+        want = "Tanh" if i == len(convs) - 1 else "LeakyRelu" if conv.kind == "down" else "Relu"
         if act != want:
             _fail(where, f"layer {conv.name} ends in {act}; a pix2pix generator has {want} there")
-    if len(slopes) > 1:
-        _fail(where, f"mixed LeakyRelu slopes {sorted(slopes)}")
-    slope = slopes.pop() if slopes else KERAS_LEAKY_SLOPE
-    return [c for c, _, _ in convs], slope, {"format": "tfjs-graph-model",
-                                            "converted_by": str(doc.get("convertedBy") or "")}
+
+
+def read_tfjs_graph(path: Path):
+    """(convs, slope, source facts) of a TF.js graph model (model.json + shards)."""
+    where = str(path)
+    doc, nodes = _graph_nodes(path, where)
+    graph = _Graph(nodes, read_tfjs_weights(doc.get("weightsManifest"), path.parent, where), where)
+    convs = []
+    for n in graph.order():
+        op = n.get("op")
+        if op in FOREIGN_OPS:
+            _fail(where, f"node {n['name']} ({op}) does not belong in a pix2pix generator")
+        if op not in CONV_OPS:
+            continue
+        conv = graph.conv(n)
+        act = graph.fused(n, conv) if op == "_FusedConv2D" else None
+        if act is None:
+            act = graph.activation_after(n, conv)
+        convs.append((conv, act))
+    _check_kinds([c.kind for c, _ in convs], where)
+    _check_activations(convs, where)
+    if len(graph.slopes) > 1:
+        _fail(where, f"mixed LeakyRelu slopes {sorted(graph.slopes)}")
+    slope = graph.slopes.pop() if graph.slopes else KERAS_LEAKY_SLOPE
+    return [c for c, _ in convs], slope, {"format": "tfjs-graph-model", "converted_by": str(doc.get("convertedBy") or "")}
 
 
 def _channels(v: np.ndarray, cout: int, where: str, node: str) -> np.ndarray:
