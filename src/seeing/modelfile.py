@@ -12,20 +12,22 @@ Layout (format version 1), numpy only so every runtime can use it:
     {layer}.scale, {layer}.zero  (cout,) float32, uint8 files only: w = scale * (q - zero)
 
 Weights are uint8, float16 or float32 (the file's precision); biases, scales and zeros float32.
-`read_model` checks every length, offset, dtype and shape before it touches the data.
+`read_model` checks every length, offset, dtype and shape before it touches the data. The page's parser
+(web/modelfile.js) gives the same verdict on every file of tests/modelfiles/, with the same limits (below).
 """
 from __future__ import annotations
 
 import json
 import math
 import os
+import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .arch import GeneratorConfig, layer_shapes, macs, param_counts
+from .arch import MAX_RUN_SIZE, GeneratorConfig, layer_shapes, macs, param_counts
 from .degrade import DegradeParams
 from .files import atomic_write
 
@@ -36,6 +38,13 @@ _DTYPES = {"F32": np.float32, "F16": np.float16, "U8": np.uint8}
 _DTYPE_NAMES = {np.dtype(v): k for k, v in _DTYPES.items()}
 _WEIGHT_DTYPE = {"float32": "F32", "float16": "F16", "uint8": "U8"}
 MAX_HEADER = 1 << 24  # 16 MiB of JSON is far beyond any real header
+MAX_DEPTH = 64  # nesting of JSON arrays and objects
+MAX_RESOLUTION = MAX_RUN_SIZE  # 4096, also the largest side a model runs at
+MAX_FILTERS = 8192
+MAX_CHANNELS = 64
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # a JSON string literal
+_BRACKET = re.compile(r"[\[\]{}]")
+_CONSTANT = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")|-?Infinity|NaN')  # a string (kept), or a constant
 
 
 class ModelFileError(ValueError):
@@ -74,7 +83,8 @@ def quantize_uint8(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def dequantize_uint8(q: np.ndarray, scale: np.ndarray, zero: np.ndarray) -> np.ndarray:
     shape = (-1,) + (1,) * (q.ndim - 1)
-    return (scale.reshape(shape) * (q.astype(np.float32) - zero.reshape(shape))).astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):  # a broken file's overflow: read_model rejects the result
+        return (scale.reshape(shape) * (q.astype(np.float32) - zero.reshape(shape))).astype(np.float32)
 
 
 def build_meta(cfg: GeneratorConfig, deg: DegradeParams, precision: str, name: str, training: dict | None) -> dict:
@@ -111,7 +121,7 @@ def write_model(path: str | os.PathLike, cfg: GeneratorConfig, deg: DegradeParam
             tensors[f"{prefix}.weight"] = w.astype(np.float16 if precision == "float16" else np.float32)
         tensors[f"{prefix}.bias"] = np.asarray(b, np.float32)
     meta = build_meta(cfg, deg, precision, name, training)
-    header: dict = {"__metadata__": {"seeing": json.dumps(meta)}}
+    header: dict = {"__metadata__": {"seeing": json.dumps(_finite(meta))}}
     offset, blobs = 0, []
     for key, arr in tensors.items():
         data = np.ascontiguousarray(arr).tobytes()
@@ -128,6 +138,33 @@ def _fail(where: str, what: str):
     raise ModelFileError(f"{where}: {what}")
 
 
+def _finite(x):
+    """x with every NaN or infinite float replaced by None: the metadata stays standard JSON."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x
+
+
+def _loads(text: str):
+    """json.loads as JSON.parse reads it in modelfile.js: NaN, Infinity and -Infinity (which Python's json writes)
+    read as null, no nesting deeper than MAX_DEPTH, and integers of more than 300 digits as floats (JS numbers).
+    Raises ValueError (or RecursionError) on a fault."""
+    text = _CONSTANT.sub(lambda m: m.group(1) or "null", text)
+    depth = 0
+    for m in _BRACKET.finditer(_STRING.sub('""', text)):
+        if m.group() in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ValueError("nested too deep")
+        else:
+            depth -= 1
+    return json.loads(text, parse_int=lambda t: int(t) if len(t) <= 300 else float(t))
+
+
 def parse_header(data: bytes, where: str = "model file") -> tuple[dict, dict, int]:
     """Check the safetensors framing; returns (tensor entries, metadata, data start)."""
     if len(data) < 8:
@@ -136,8 +173,8 @@ def parse_header(data: bytes, where: str = "model file") -> tuple[dict, dict, in
     if n > MAX_HEADER or 8 + n > len(data):
         _fail(where, f"header length {n} runs past the end of the file ({len(data)} bytes)")
     try:
-        header = json.loads(data[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        header = _loads(data[8:8 + n].decode("utf-8"))
+    except (ValueError, RecursionError) as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         _fail(where, f"header is not valid JSON ({e.__class__.__name__})")
     if not isinstance(header, dict):
         _fail(where, "header is not a JSON object")
@@ -178,14 +215,14 @@ def parse_header(data: bytes, where: str = "model file") -> tuple[dict, dict, in
 
 def parse_meta(meta: dict, where: str) -> dict:
     try:
-        info = json.loads(meta["seeing"])
+        info = _loads(meta["seeing"])
     except KeyError:
         _fail(where, "metadata has no 'seeing' entry (not a seeing model file)")
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         _fail(where, "the 'seeing' metadata is not valid JSON")
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         _fail(where, "the 'seeing' metadata does not name the seeing-model format")
-    if info.get("version") != VERSION:
+    if not (_is_num(info.get("version")) and info["version"] == VERSION):
         _fail(where, f"unknown format version {info.get('version')!r} (this seeing reads version {VERSION})")
     if info.get("precision") not in PRECISIONS:
         _fail(where, f"unknown precision {info.get('precision')!r}")
@@ -195,7 +232,17 @@ def parse_meta(meta: dict, where: str) -> dict:
 
 
 def _is_int(x, lo: int, hi: int) -> bool:
-    return type(x) is int and lo <= x <= hi
+    """An integer in [lo, hi]; JSON has one number type, so 64.0 counts (as JSON.parse reads it)."""
+    return (type(x) is int or (type(x) is float and x.is_integer())) and lo <= x <= hi
+
+
+def _ints(d: dict, keys: tuple) -> dict:
+    """d with these keys' (checked) integral values, or lists of them, as ints."""
+    out = dict(d)
+    for k in keys:
+        if k in out:
+            out[k] = [int(x) for x in out[k]] if isinstance(out[k], list) else int(out[k])
+    return out
 
 
 def _is_num(x) -> bool:
@@ -207,14 +254,14 @@ def _check_architecture(info: dict, where: str) -> tuple[GeneratorConfig, Degrad
     a, d = info["architecture"], info["degradation"]
     for key in ("down", "up"):
         f = a.get(key)
-        if not (isinstance(f, list) and len(f) <= 13 and all(_is_int(x, 1, 8192) for x in f)):
-            _fail(where, f"architecture {key!r} must be a list of at most 13 integers from 1 to 8192")
-    if not (_is_int(a.get("resolution"), 2, 8192) and _is_int(a.get("in_channels", 1), 1, 64)
-            and _is_int(a.get("out_channels", 3), 1, 64) and _is_num(a.get("leaky_slope", 0.2))
+        if not (isinstance(f, list) and all(_is_int(x, 1, MAX_FILTERS) for x in f)):
+            _fail(where, f"architecture {key!r} must be a list of integers from 1 to {MAX_FILTERS}")
+    if not (_is_int(a.get("resolution"), 2, MAX_RESOLUTION) and _is_int(a.get("in_channels", 1), 1, MAX_CHANNELS)
+            and _is_int(a.get("out_channels", 3), 1, MAX_CHANNELS) and _is_num(a.get("leaky_slope", 0.2))
             and _is_num(a.get("bn_eps", 1e-5))):
         _fail(where, "architecture resolution, channels, leaky_slope or bn_eps out of range")
     luma = d.get("luma", [0.299, 0.587, 0.114])
-    if not (_is_int(d.get("resolution"), 2, 8192) and _is_int(d.get("grid", 11), 1, 8192)
+    if not (_is_int(d.get("resolution"), 2, MAX_RESOLUTION) and _is_int(d.get("grid", 11), 1, MAX_RESOLUTION)
             and _is_num(d.get("bicubic_a", -0.75)) and isinstance(luma, list) and len(luma) == 3
             and all(_is_num(x) for x in luma)):
         _fail(where, "degradation resolution, grid, bicubic_a or luma out of range")
@@ -223,8 +270,8 @@ def _check_architecture(info: dict, where: str) -> tuple[GeneratorConfig, Degrad
         if not (isinstance(r, list) and len(r) == 2 and all(_is_num(x) for x in r)):
             _fail(where, f"degradation {key} must be two numbers")
     try:
-        cfg = GeneratorConfig.from_dict(a)
-        deg = DegradeParams.from_dict(d)
+        cfg = GeneratorConfig.from_dict(_ints(a, ("down", "up", "resolution", "in_channels", "out_channels")))
+        deg = DegradeParams.from_dict(_ints(d, ("resolution", "grid")))
     except (TypeError, ValueError) as e:
         _fail(where, f"invalid architecture or degradation: {e}")
     if deg.resolution != cfg.resolution:

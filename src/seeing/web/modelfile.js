@@ -2,14 +2,20 @@
 // src/seeing/modelfile.py. Layout: 8-byte little-endian header length, header JSON
 // ({"__metadata__": {"seeing": JSON}, tensor: {dtype, shape, data_offsets}}), raw tensors.
 // Every length, offset, dtype and shape is checked before use; any fault throws an Error
-// with a one-line message.
+// with a one-line message. Both parsers give the same verdict on every file of tests/modelfiles/,
+// with the same limits (below; modelfile.py names them alike).
 
 export const FORMAT = "seeing-model";
 export const VERSION = 1;
 export const PRECISIONS = ["float32", "float16", "uint8"];
 const ITEMSIZE = { F32: 4, F16: 2, U8: 1 };
 const WEIGHT_DTYPE = { float32: "F32", float16: "F16", uint8: "U8" };
-const MAX_HEADER = 1 << 24;
+const MAX_HEADER = 1 << 24; // bytes of header JSON
+const MAX_DEPTH = 64; // nesting of JSON arrays and objects
+export const MAX_RESOLUTION = 4096; // also the largest side a model runs at (atSize)
+const MAX_FILTERS = 8192;
+const MAX_CHANNELS = 64;
+const FLIPS = ["horizontal", "vertical", "both", "none"];
 
 function fail(where, what) {
   throw new Error(`${where}: ${what}`);
@@ -40,73 +46,57 @@ export function layerNames(cfg) {
   return [...cfg.down.map((_, i) => `down.${i}`), ...cfg.up.concat([0]).map((_, j) => `up.${j}`)];
 }
 
-function checkConfig(arch, where) {
-  const cfg = {
-    down: arch.down, up: arch.up, resolution: arch.resolution ?? 256,
-    in_channels: arch.in_channels ?? 1, out_channels: arch.out_channels ?? 3,
-    leaky_slope: arch.leaky_slope ?? 0.2,
-  };
-  const okList = (l) => Array.isArray(l) && l.length > 0 && l.every((x) => isInt(x) && x >= 1 && x <= 8192);
-  if (!okList(cfg.down) || !(Array.isArray(cfg.up) && (cfg.up.length === 0 || okList(cfg.up))))
-    fail(where, "architecture needs positive integer down/up filter lists (up to 8192)");
-  if (cfg.up.length !== cfg.down.length - 1)
-    fail(where, `need n down and n-1 up filters, got ${cfg.down.length} down and ${cfg.up.length} up`);
-  if (!isInt(cfg.resolution) || cfg.resolution > 4096 || cfg.resolution !== 2 ** cfg.down.length)
-    fail(where, `resolution ${cfg.resolution} does not match ${cfg.down.length} down layers (up to 4096)`);
-  for (const k of ["in_channels", "out_channels"])
-    if (!isInt(cfg[k]) || cfg[k] < 1 || cfg[k] > 8192) fail(where, `invalid ${k} ${cfg[k]}`);
-  if (typeof cfg.leaky_slope !== "number" || !Number.isFinite(cfg.leaky_slope)) fail(where, "invalid leaky_slope");
-  return cfg;
+const isNum = (v) => typeof v === "number" && Number.isFinite(v);
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+// obj[key], or dflt where the key is absent (a null stays null, as in Python's dict.get)
+const get = (obj, key, dflt) => (Object.hasOwn(obj, key) ? obj[key] : dflt);
+
+/** JSON.parse, with modelfile.py's rules: NaN, Infinity and -Infinity (Python's json writes them) read as
+ * null, no nesting deeper than MAX_DEPTH (throws on a fault). */
+function parseJson(text) {
+  text = text.replace(/("[^"\\]*(?:\\.[^"\\]*)*")|-?Infinity|NaN/g, (m, str) => str ?? "null");
+  const bare = text.replace(/"[^"\\]*(?:\\.[^"\\]*)*"/g, '""'); // strings out of the way
+  let depth = 0;
+  for (let i = 0; i < bare.length; i++) {
+    const c = bare.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) { if (++depth > MAX_DEPTH) throw new SyntaxError("nested too deep"); }
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return { value: JSON.parse(text), bare };
 }
 
-function checkDegradation(deg, resolution, where) {
-  const d = {
-    resolution: deg.resolution ?? 256, grid: deg.grid ?? 11, bicubic_a: deg.bicubic_a ?? -0.75,
-    luma: deg.luma ?? [0.299, 0.587, 0.114],
-  };
-  if (!isInt(d.resolution) || d.resolution !== resolution)
-    fail(where, `degradation resolution ${d.resolution} differs from the architecture's ${resolution}`);
-  if (!isInt(d.grid) || d.grid < 1 || d.grid > d.resolution)
-    fail(where, `grid ${d.grid} must be between 1 and the resolution ${d.resolution}`);
-  if (typeof d.bicubic_a !== "number" || !Number.isFinite(d.bicubic_a)) fail(where, "invalid bicubic_a");
-  if (!Array.isArray(d.luma) || d.luma.length !== 3 || !d.luma.every((x) => typeof x === "number" && Number.isFinite(x)))
-    fail(where, "luma must be three numbers");
-  return d;
-}
-
-/**
- * Parse and fully validate a model file.
- * @param {ArrayBuffer} buffer the file's bytes
- * @param {string} [where] name used in error messages
- * @returns {{meta, config, degradation, precision, name, layers, params, macs, size}}
- */
-export function parseModel(buffer, where = "model file") {
+/** The safetensors framing: {header (tensor entries), metaBlock, start, dataSize}. */
+function readHeader(buffer, where) {
   if (!(buffer instanceof ArrayBuffer)) fail(where, "expected an ArrayBuffer");
   const size = buffer.byteLength;
   if (size < 8) fail(where, `too short to be a safetensors file (${size} bytes)`);
-  const view = new DataView(buffer);
-  const n = Number(view.getBigUint64(0, true));
+  const n = Number(new DataView(buffer).getBigUint64(0, true));
   if (n > MAX_HEADER || 8 + n > size) fail(where, `header length ${n} runs past the end of the file (${size} bytes)`);
-  let header;
+  let header, bare;
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(new Uint8Array(buffer, 8, n)));
+    const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(new Uint8Array(buffer, 8, n));
+    ({ value: header, bare } = parseJson(text));
   } catch (e) {
     fail(where, `header is not valid JSON (${e.name})`);
   }
-  if (header === null || typeof header !== "object" || Array.isArray(header)) fail(where, "header is not a JSON object");
+  if (!isObject(header)) fail(where, "header is not a JSON object");
+  // Shapes and offsets are integers: a literal like 4.0 or 4e0 (which JSON.parse makes 4) is not.
+  if (/[0-9][.eE]/.test(bare)) fail(where, "header holds a number that is not an integer");
   const metaBlock = header.__metadata__;
   delete header.__metadata__;
-  if (metaBlock === null || typeof metaBlock !== "object" || Array.isArray(metaBlock) ||
-      !Object.values(metaBlock).every((v) => typeof v === "string"))
+  if (!isObject(metaBlock) || !Object.values(metaBlock).every((v) => typeof v === "string"))
     fail(where, "no __metadata__ block of strings (not a seeing model file)");
-  const dataSize = size - 8 - n;
-  const start = 8 + n;
+  return { header, metaBlock, start: 8 + n, dataSize: size - 8 - n };
+}
+
+/** Each entry's dtype, shape and offsets; the tensors tile the data exactly (no overlap, hole or tail). */
+function checkEntries(header, dataSize, where) {
   const spans = [];
   for (const [key, e] of Object.entries(header)) {
-    if (e === null || typeof e !== "object" || Array.isArray(e) ||
-        Object.keys(e).sort().join(",") !== "data_offsets,dtype,shape")
+    if (!isObject(e) || Object.keys(e).sort().join(",") !== "data_offsets,dtype,shape")
       fail(where, `tensor '${key}' entry must have exactly dtype, shape and data_offsets`);
-    if (!(e.dtype in ITEMSIZE)) fail(where, `tensor '${key}' has unsupported dtype '${e.dtype}'`);
+    if (typeof e.dtype !== "string" || !Object.hasOwn(ITEMSIZE, e.dtype))
+      fail(where, `tensor '${key}' has unsupported dtype '${e.dtype}'`);
     if (!Array.isArray(e.shape) || !e.shape.every((s) => isInt(s) && s >= 0 && s < 2 ** 31))
       fail(where, `tensor '${key}' has an invalid shape`);
     const o = e.data_offsets;
@@ -120,29 +110,87 @@ export function parseModel(buffer, where = "model file") {
   spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   for (let i = 1; i < spans.length; i++)
     if (spans[i][0] < spans[i - 1][1]) fail(where, `tensors '${spans[i - 1][2]}' and '${spans[i][2]}' overlap`);
+  let covered = 0;
+  for (const [b, e, key] of spans) {
+    if (b !== covered) fail(where, `tensor '${key}' starts at ${b}, expected ${covered} (hole in the data)`);
+    covered = e;
+  }
+  if (covered !== dataSize) fail(where, `${dataSize - covered} bytes after the last tensor`);
+}
 
-  if (!("seeing" in metaBlock)) fail(where, "metadata has no 'seeing' entry (not a seeing model file)");
+/** The `seeing` metadata: format, version, precision, and the architecture and degradation blocks. */
+function readInfo(metaBlock, where) {
+  if (!Object.hasOwn(metaBlock, "seeing")) fail(where, "metadata has no 'seeing' entry (not a seeing model file)");
   let info;
   try {
-    info = JSON.parse(metaBlock.seeing);
+    info = parseJson(metaBlock.seeing).value;
   } catch {
     fail(where, "the 'seeing' metadata is not valid JSON");
   }
-  if (info === null || typeof info !== "object" || info.format !== FORMAT)
-    fail(where, "the 'seeing' metadata does not name the seeing-model format");
+  if (!isObject(info) || info.format !== FORMAT) fail(where, "the 'seeing' metadata does not name the seeing-model format");
   if (info.version !== VERSION) fail(where, `unknown format version ${JSON.stringify(info.version)} (this page reads version ${VERSION})`);
   if (!PRECISIONS.includes(info.precision)) fail(where, `unknown precision ${JSON.stringify(info.precision)}`);
-  const archIn = info.architecture, degIn = info.degradation;
-  if (!archIn || typeof archIn !== "object" || !degIn || typeof degIn !== "object")
-    fail(where, "metadata lacks architecture or degradation");
-  const config = checkConfig(archIn, where);
-  const degradation = checkDegradation(degIn, config.resolution, where);
-  const precision = info.precision;
+  if (!isObject(info.architecture) || !isObject(info.degradation)) fail(where, "metadata lacks architecture or degradation");
+  return info;
+}
 
+function checkConfig(arch, where) {
+  const cfg = {
+    down: arch.down, up: arch.up, resolution: arch.resolution,
+    in_channels: get(arch, "in_channels", 1), out_channels: get(arch, "out_channels", 3),
+    leaky_slope: get(arch, "leaky_slope", 0.2),
+  };
+  const okList = (l) => Array.isArray(l) && l.every((x) => isInt(x) && x >= 1 && x <= MAX_FILTERS);
+  if (!okList(cfg.down) || !okList(cfg.up) || cfg.down.length === 0)
+    fail(where, `architecture needs positive integer down/up filter lists (up to ${MAX_FILTERS})`);
+  if (cfg.up.length !== cfg.down.length - 1)
+    fail(where, `need n down and n-1 up filters, got ${cfg.down.length} down and ${cfg.up.length} up`);
+  if (!isInt(cfg.resolution) || cfg.resolution > MAX_RESOLUTION || cfg.resolution !== 2 ** cfg.down.length)
+    fail(where, `resolution ${cfg.resolution} does not match ${cfg.down.length} down layers (up to ${MAX_RESOLUTION})`);
+  for (const k of ["in_channels", "out_channels"])
+    if (!isInt(cfg[k]) || cfg[k] < 1 || cfg[k] > MAX_CHANNELS) fail(where, `invalid ${k} ${cfg[k]}`);
+  if (!isNum(cfg.leaky_slope) || !isNum(get(arch, "bn_eps", 1e-5))) fail(where, "invalid leaky_slope or bn_eps");
+  return cfg;
+}
+
+function checkDegradation(deg, resolution, where) {
+  const d = {
+    resolution: deg.resolution, grid: get(deg, "grid", 11), bicubic_a: get(deg, "bicubic_a", -0.75),
+    luma: get(deg, "luma", [0.299, 0.587, 0.114]),
+  };
+  if (!isInt(d.resolution) || d.resolution !== resolution)
+    fail(where, `degradation resolution ${d.resolution} differs from the architecture's ${resolution}`);
+  if (!isInt(d.grid) || d.grid < 1 || d.grid > d.resolution)
+    fail(where, `grid ${d.grid} must be between 1 and the resolution ${d.resolution}`);
+  if (!isNum(d.bicubic_a)) fail(where, "invalid bicubic_a");
+  if (!Array.isArray(d.luma) || d.luma.length !== 3 || !d.luma.every(isNum)) fail(where, "luma must be three numbers");
+  for (const k of ["scale_range", "brightness_range", "contrast_range"]) {
+    const r = get(deg, k, [1, 1]);
+    if (!Array.isArray(r) || r.length !== 2 || !r.every(isNum)) fail(where, `degradation ${k} must be two numbers`);
+  }
+  if (!FLIPS.includes(get(deg, "flip", "horizontal"))) fail(where, `flip must be ${FLIPS.join(", ")}`);
+  return d;
+}
+
+/** A uint8 layer's dequantized weights (float32, as modelfile.py computes them) are all finite. */
+function uint8Finite(q, scale, zero) {
+  const per = q.length / scale.length;
+  for (let o = 0; o < scale.length; o++) {
+    let lo = 255, hi = 0;
+    for (let k = o * per; k < (o + 1) * per; k++) { lo = Math.min(lo, q[k]); hi = Math.max(hi, q[k]); }
+    for (const v of [lo, hi])
+      if (!Number.isFinite(Math.fround(scale[o] * Math.fround(v - zero[o])))) return false;
+  }
+  return true;
+}
+
+/** The layers' tensors, checked against the architecture: {name, kind, cin, cout, inSide, activation, slope,
+ * weight, scale, zero, bias} in forward order. */
+function readLayers(buffer, { header, start }, config, precision, where) {
   const expected = new Set();
   const tensor = (key, dtype, shape) => {
     const e = header[key];
-    if (e === undefined) fail(where, `missing tensor '${key}'`);
+    if (!Object.hasOwn(header, key)) fail(where, `missing tensor '${key}'`);
     if (e.dtype !== dtype || e.shape.length !== shape.length || e.shape.some((s, i) => s !== shape[i]))
       fail(where, `tensor '${key}' is ${e.dtype}[${e.shape}], expected ${dtype}[${shape}]`);
     expected.add(key);
@@ -153,35 +201,46 @@ export function parseModel(buffer, where = "model file") {
     if (dtype === "F16") return new Uint16Array(bytes.buffer);
     return bytes;
   };
-
-  const shapes = layerShapes(config);
-  const names = layerNames(config);
-  const nDown = config.down.length;
+  const shapes = layerShapes(config), names = layerNames(config), nDown = config.down.length;
   const layers = shapes.map((s, i) => {
     const name = names[i];
-    const wshape = [s.cout, s.cin, 4, 4];
-    const weight = tensor(`${name}.weight`, WEIGHT_DTYPE[precision], wshape);
+    const weight = tensor(`${name}.weight`, WEIGHT_DTYPE[precision], [s.cout, s.cin, 4, 4]);
     let scale = null, zero = null;
     if (precision === "uint8") {
       scale = tensor(`${name}.scale`, "F32", [s.cout]);
       zero = tensor(`${name}.zero`, "F32", [s.cout]);
-      if (!scale.every(Number.isFinite) || !zero.every(Number.isFinite)) fail(where, `${name} scale/zero not finite`);
+      if (!uint8Finite(weight, scale, zero)) fail(where, `layer ${name} has NaN or infinite weights`);
     } else if (precision === "float32" && !weight.every(Number.isFinite)) {
-      fail(where, "weights contain NaN or infinity");
+      fail(where, `layer ${name} has NaN or infinite weights`);
     } else if (precision === "float16" && weight.some((h) => (h & 0x7c00) === 0x7c00)) {
-      fail(where, "weights contain NaN or infinity");
+      fail(where, `layer ${name} has NaN or infinite weights`);
     }
     const bias = tensor(`${name}.bias`, "F32", [s.cout]);
-    if (!bias.every(Number.isFinite)) fail(where, "biases contain NaN or infinity");
-    const last = i === shapes.length - 1;
-    const activation = i < nDown ? "leaky" : last ? "tanh" : "relu";
+    if (!bias.every(Number.isFinite)) fail(where, `layer ${name} has NaN or infinite biases`);
+    const activation = i < nDown ? "leaky" : i === shapes.length - 1 ? "tanh" : "relu";
     return { name, kind: s.kind, cin: s.cin, cout: s.cout, inSide: s.inSide, activation,
              slope: activation === "leaky" ? config.leaky_slope : 0, weight, scale, zero, bias };
   });
   const extra = Object.keys(header).filter((k) => !expected.has(k));
   if (extra.length) fail(where, `unexpected tensors ${extra.slice(0, 3).join(", ")}`);
-  return { meta: info, config, degradation, precision, name: String(info.name ?? "model"), layers,
-           params: info.params ?? null, macs: info.macs ?? null, size };
+  return layers;
+}
+
+/**
+ * Parse and fully validate a model file.
+ * @param {ArrayBuffer} buffer the file's bytes
+ * @param {string} [where] name used in error messages
+ * @returns {{meta, config, degradation, precision, name, layers, params, macs, size}}
+ */
+export function parseModel(buffer, where = "model file") {
+  const framing = readHeader(buffer, where);
+  checkEntries(framing.header, framing.dataSize, where);
+  const info = readInfo(framing.metaBlock, where);
+  const config = checkConfig(info.architecture, where);
+  const degradation = checkDegradation(info.degradation, config.resolution, where);
+  const layers = readLayers(buffer, framing, config, info.precision, where);
+  return { meta: info, config, degradation, precision: info.precision, name: String(info.name ?? "model"), layers,
+           params: info.params ?? null, macs: info.macs ?? null, size: buffer.byteLength };
 }
 
 /**
@@ -193,8 +252,8 @@ export function parseModel(buffer, where = "model file") {
 export function atSize(model, size) {
   const cfg = model.config, R = cfg.resolution, step = 2 ** cfg.down.length;
   if (!size || size === R) return model;
-  if (!isInt(size) || size < step || size % step || size > 4096)
-    throw new Error(`${model.name} runs at multiples of ${step} up to 4096, not ${size}`);
+  if (!isInt(size) || size < step || size % step || size > MAX_RESOLUTION)
+    throw new Error(`${model.name} runs at multiples of ${step} up to ${MAX_RESOLUTION}, not ${size}`);
   const k = size / R, deg = model.degradation;
   return { ...model, config: { ...cfg, resolution: size },
            degradation: { ...deg, resolution: size, grid: Math.max(1, Math.round((deg.grid * size) / deg.resolution)) },
