@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .arch import DISC_WIDTH, PRESETS, GeneratorConfig, layer_shapes, macs, preset_config  # noqa: F401
+from .arch import GeneratorConfig
 
 # How the up layers are trained: "resize" (nearest 2x upsample + 3x3 conv, expanded exactly into the 4x4
 # transposed kernel, so no checkerboard) or "transpose" (the paper's free 4x4 kernels). The model file is the same.
