@@ -43,7 +43,7 @@ demo: base
 	$(BIN)/seeing demo
 
 test: setup chromium lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # ESLint from npm, into tools/eslint only (like the benchmarks' peers).
 ESLINT := tools/eslint/node_modules/.bin/eslint
