@@ -94,10 +94,12 @@ def browser(playwright_session, camera_clip):
 
 def open_page(browser, url, query="test=1&engine=webgpu"):
     """A new page at url?query; console errors and page errors collect in page.errors."""
+    from webkit import WAIT_MS
     page = browser.new_page()
+    page.set_default_timeout(WAIT_MS)  # every wait on the page follows an event or a state, never a clock
     page.errors = []
     page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     page.goto(f"{url}?{query}")
-    page.wait_for_function("() => window.seeing && window.seeing.engine && window.seeing.state.source", timeout=120000)
+    page.wait_for_function("() => window.seeing && window.seeing.engine && window.seeing.state.source")
     return page

@@ -1,11 +1,15 @@
-"""The live page in real headless Chromium (WebGPU on SwiftShader): camera to canvas, uploads, camera
-denied, a lost device, and 3,000 frames without growth of GPU buffers or JS heap."""
+"""The live page in real headless Chromium (WebGPU on SwiftShader): camera to canvas, frames before the
+engine choice is final, uploads, camera denied, a lost device, 3,000 frames without growth of GPU buffers
+or JS heap, and a live soak without heap growth. Waits follow the page's events and state (webkit.WAIT_MS)."""
 from __future__ import annotations
+
+import time
 
 import numpy as np
 from PIL import Image
 
 from conftest import launch_chromium, open_page
+from webkit import WAIT_MS, last_seq, wait_event
 
 
 def thumb(page):
@@ -19,13 +23,13 @@ def frames(page):
 
 def wait_frames(page, n):
     start = frames(page)
-    page.wait_for_function(f"window.seeing.state.frames >= {start + n}", timeout=120000)
+    page.wait_for_function(f"window.seeing.state.frames >= {start + n}", timeout=WAIT_MS)
 
 
 def test_camera_to_canvas(browser, server):
     page = open_page(browser, server.url)
     wait_frames(page, 3)
-    page.wait_for_function("+document.getElementById('stat-fps').textContent > 0", timeout=60000)
+    page.wait_for_function("+document.getElementById('stat-fps').textContent > 0")
     assert page.evaluate("window.seeing.state.source.kind") == "camera"
     shots = []
     for _ in range(4):
@@ -41,6 +45,40 @@ def test_camera_to_canvas(browser, server):
     page.close()
 
 
+def test_frames_flow_before_the_engine_choice_is_final(browser, server):
+    """No engine forced: the page starts on the first engine built (the CPU engine, in a fraction of a
+    second) and draws at once, while WebGPU is built and both are timed; the faster one keeps running."""
+    page = open_page(browser, server.url, "test=1")
+    final = wait_event(page, "engine-final")
+    events = page.evaluate("window.seeing.events()")
+    first = next(e for e in events if e["type"] == "first-frame")
+    model = next(e for e in events if e["type"] == "model")
+    assert first["engine"] == "wasm" and model["seq"] < first["seq"] < final["seq"]
+    assert final["frames"] >= 1  # the loop drew while the choice was still open
+    assert [e["engine"] for e in events if e["type"] == "engine-built"] == ["wasm", "webgpu"]
+    t = final["timings"]
+    assert set(t) == {"wasm", "webgpu"} and final["engine"] == min(t, key=t.get)
+    assert page.evaluate("window.seeing.engine.name") == final["engine"]
+    wait_frames(page, 3)
+    assert "auto" in page.inner_text("#stat-engine") and page.errors == []
+    page.close()
+
+
+def test_a_slower_first_engine_hands_over_between_frames(browser, server):
+    """The CPU engine slowed to 1 s a frame (test hook): it still draws first, then WebGPU, timed faster,
+    takes over, its canvas on the page, and the frames go on."""
+    page = open_page(browser, server.url, "test=1&slow=wasm")
+    first = wait_event(page, "first-frame")
+    final = wait_event(page, "engine-final")
+    assert first["engine"] == "wasm" and final["engine"] == "webgpu"
+    assert final["timings"]["webgpu"] < final["timings"]["wasm"]
+    wait_frames(page, 3)
+    assert page.evaluate("document.getElementById('output-holder').firstChild === window.seeing.engine.canvas")
+    assert page.evaluate("window.seeing.engine.name") == "webgpu"
+    assert page.errors == []
+    page.close()
+
+
 def test_upload_good_and_corrupt_model(browser, server, web_models, tmp_path):
     page = open_page(browser, server.url)
     wait_frames(page, 2)
@@ -48,14 +86,18 @@ def test_upload_good_and_corrupt_model(browser, server, web_models, tmp_path):
     bad = tmp_path / "broken.safetensors"
     data = bytearray(web_models["uint8"].read_bytes())
     bad.write_bytes(bytes(data[: len(data) // 2]))  # truncated
+    seq = last_seq(page)
     page.set_input_files("#model-file", str(bad))
-    page.wait_for_function("document.getElementById('message').textContent.includes('broken.safetensors')")
+    failed = wait_event(page, "model-error", seq)
+    assert failed["name"] == "broken.safetensors"
     msg = page.inner_text("#message")
-    assert "previous model keeps running" in msg and "\n" not in msg
+    assert "broken.safetensors" in msg and "previous model keeps running" in msg and "\n" not in msg
     assert page.evaluate("window.seeing.state.modelName") == engine_before
     wait_frames(page, 2)  # still running
+    seq = last_seq(page)
     page.set_input_files("#model-file", str(web_models["uint8"]))
-    page.wait_for_function("window.seeing.state.modelName === 'tiny-uint8.safetensors'", timeout=120000)  # SwiftShader compiles
+    assert wait_event(page, "first-frame", seq)["engine"] == "webgpu"  # the new model drew a frame
+    assert page.evaluate("window.seeing.state.modelName") == "tiny-uint8.safetensors"
     wait_frames(page, 2)
     assert page.is_hidden("#message")
     assert "uint8" in page.inner_text("#stat-model")
@@ -137,7 +179,7 @@ def test_snapshot_recording_and_fullscreen(browser, server):
     page.click("#record")
     assert page.inner_text("#record") == "stop recording"
     wait_frames(page, 12)
-    with page.expect_download(timeout=60000) as dl:
+    with page.expect_download(timeout=WAIT_MS) as dl:
         page.click("#record")
     rec = dl.value
     assert rec.suggested_filename.endswith(".webm") and page.inner_text("#record") == "record"
@@ -157,4 +199,27 @@ def test_snapshot_recording_and_fullscreen(browser, server):
     page.evaluate("document.exitFullscreen()")
     page.wait_for_function("!document.fullscreenElement")
     assert page.errors == []
+    page.close()
+
+
+def test_live_soak_keeps_the_heap_flat(browser, server):
+    """25 s of the live loop (camera, the CPU engine: what this machine's visitors get): the JS heap, after
+    garbage collection, grows by less than 1 MB."""
+    page = open_page(browser, server.url, "test=1&engine=wasm")
+    wait_event(page, "engine-final")
+    wait_frames(page, 5)
+    cdp = page.context.new_cdp_session(page)
+
+    def heap():
+        cdp.send("HeapProfiler.collectGarbage")
+        return cdp.send("Runtime.getHeapUsage")["usedSize"]
+
+    heap0, frames0 = heap(), frames(page)
+    end = time.monotonic() + 25  # the soak's length, not a wait for anything
+    while time.monotonic() < end:
+        page.wait_for_timeout(1000)
+        assert page.errors == []
+    heap1 = heap()
+    assert frames(page) > frames0 + 10  # it did run
+    assert heap1 - heap0 < 1_000_000, (heap0, heap1)
     page.close()

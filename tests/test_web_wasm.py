@@ -14,7 +14,7 @@ from seeing.runtime import Runtime
 from tools.browser import CREATE_JS
 from tools.static_server import static_server
 
-from webkit import TINY, write_random_model
+from webkit import TINY, WAIT_MS, wait_event, write_random_model
 from seeing.arch import GeneratorConfig
 
 
@@ -55,10 +55,11 @@ def frame_image(h=90, w=120, seed=0):
 
 def open_page(browser, base, extra=""):
     page = browser.new_page()
+    page.set_default_timeout(WAIT_MS)
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(base + "index.html?engine=wasm&test=1&source=clip" + extra)
-    page.wait_for_function("() => window.seeing && window.seeing.engine && window.seeing.engine.name === 'wasm'", timeout=60000)
+    page.wait_for_function("() => window.seeing && window.seeing.engine && window.seeing.engine.name === 'wasm'")
     return page, errors
 
 
@@ -86,7 +87,7 @@ def test_page_cpu_engine_matches_onnx_runtime(browser, models, tmp_path, isolate
             f32 = Runtime(models["float32"], threads=1).run_degraded(ref_deg)[0]
             assert psnr(got, f32) >= (40 if precision == "float32" else 35), "page vs the float32 model"
         # the live loop runs on the CPU engine, without any failure message
-        page.wait_for_function("() => window.seeing.stats().frames >= 3", timeout=60000)
+        page.wait_for_function("() => window.seeing.stats().frames >= 3")
         stats = page.evaluate("() => window.seeing.stats()")
         assert stats["engine"] == "wasm" and stats["message"] == ""
         assert errors == []
@@ -115,10 +116,13 @@ def test_engine_threads_and_variants_agree(browser, models, tmp_path):
 def test_page_times_both_engines_and_keeps_the_fastest(browser, models, tmp_path):
     with static_server(page_files(models, tmp_path, "float32"), isolated=True) as base:
         page = browser.new_page()
+        page.set_default_timeout(WAIT_MS)
         page.goto(base + "index.html?test=1&source=clip")
-        page.wait_for_function("() => window.seeing && window.seeing.engine", timeout=120000)
+        page.wait_for_function("() => window.seeing && window.seeing.events")
+        final = wait_event(page, "engine-final")
         stats = page.evaluate("() => window.seeing.stats()")
         t = stats["timings"]
+        assert t == final["timings"]
         assert set(t) == {"webgpu", "wasm"} and t["wasm"] > 0
         fastest = min((ms, name) for name, ms in t.items() if ms is not None)[1]
         assert stats["engine"] == fastest
@@ -126,8 +130,8 @@ def test_page_times_both_engines_and_keeps_the_fastest(browser, models, tmp_path
         # the user's override restarts the model on that engine
         for name in ("webgpu", "wasm"):
             page.select_option("#engine-choice", name)
-            page.wait_for_function(f"() => window.seeing.engine && window.seeing.engine.name === '{name}'", timeout=60000)
-        page.wait_for_function("() => window.seeing.stats().frames >= 3", timeout=60000)
+            page.wait_for_function(f"() => window.seeing.engine && window.seeing.engine.name === '{name}'")
+        page.wait_for_function("() => window.seeing.stats().frames >= 3")
         assert page.evaluate("() => window.seeing.stats().message") == ""
         page.close()
 
@@ -137,10 +141,11 @@ def test_without_webgpu_the_cpu_engine_runs_without_a_message(browser, models, t
         ctx = browser.new_context()
         ctx.add_init_script("Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined });")
         page = ctx.new_page()
+        page.set_default_timeout(WAIT_MS)
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(base + "index.html?test=1&source=clip")
-        page.wait_for_function("() => window.seeing && window.seeing.stats().frames >= 3", timeout=60000)
+        page.wait_for_function("() => window.seeing && window.seeing.stats().frames >= 3")
         stats = page.evaluate("() => window.seeing.stats()")
         assert stats["engine"] == "wasm" and stats["message"] == "" and errors == []
         assert page.evaluate("() => navigator.gpu === undefined")
@@ -194,6 +199,6 @@ def test_page_cpu_engine_at_twice_the_side_matches_onnx_runtime(browser, models,
         assert np.abs(got_deg - ref_deg).max() <= 2 / 255
         got = np.asarray(res["o"], np.float32).reshape(3, R, R)
         assert psnr(got, Runtime(models["uint8"], threads=1, size=R).run_degraded(ref_deg)[0]) >= 40
-        page.wait_for_function("() => window.seeing.stats().frames >= 3", timeout=60000)
+        page.wait_for_function("() => window.seeing.stats().frames >= 3", timeout=WAIT_MS)
         assert errors == []
         page.close()

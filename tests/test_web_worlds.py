@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from conftest import Server, open_page
+from webkit import WAIT_MS
 
 WORLDS = ("clouds", "flowers", "waves")
 
@@ -63,7 +64,7 @@ def test_model_by_name_and_unknown_name(browser, worlds_server):
 @pytest.mark.parametrize("engine", ["wasm", "webgpu"])
 def test_switch_keeps_frames_coming_and_never_shows_black(browser, worlds_server, engine):
     page = open_page(browser, worlds_server.url, f"test=1&engine={engine}")
-    page.wait_for_function("window.seeing.state.frames >= 3", timeout=120000)
+    page.wait_for_function("window.seeing.state.frames >= 3", timeout=WAIT_MS)
     for target in ((1, 2, 0) if engine == "wasm" else (1,)):  # SwiftShader compiles a model's kernels for ~20 s
         before = page.evaluate("window.seeing.state.frames")
         page.evaluate(f"window.seeing.pick({target})")  # returns once the new model's first frame is drawn
@@ -90,13 +91,13 @@ def test_cycle_moves_through_the_models_in_turn(browser, worlds_server):
     assert page.input_value("#cycle") == "1.5"
     seen = ["flowers"]
     for _ in range(3):
-        page.wait_for_function(f"window.seeing.state.modelName !== {seen[-1]!r}", timeout=60000)
+        page.wait_for_function(f"window.seeing.state.modelName !== {seen[-1]!r}", timeout=WAIT_MS)
         seen.append(page.evaluate("window.seeing.state.modelName"))
     assert seen == ["flowers", "waves", "clouds", "flowers"]
     page.select_option("#cycle", "0")  # off: the model stays
     page.wait_for_function("!window.seeing.state.outgoing")
     name, frames = page.evaluate("[window.seeing.state.modelName, window.seeing.state.frames]")
-    page.wait_for_function(f"window.seeing.state.frames >= {frames + 40}", timeout=60000)
+    page.wait_for_function(f"window.seeing.state.frames >= {frames + 40}", timeout=WAIT_MS)
     assert page.evaluate("window.seeing.state.modelName") == name
     assert page.errors == []
     page.close()
@@ -108,7 +109,7 @@ def test_output_size_control_is_remembered(browser, worlds_server):
     try:
         page = ctx.new_page()
         page.goto(worlds_server.url + "?test=1&engine=wasm")
-        page.wait_for_function("window.seeing && window.seeing.engine && window.seeing.state.frames >= 2", timeout=120000)
+        page.wait_for_function("window.seeing && window.seeing.engine && window.seeing.state.frames >= 2", timeout=WAIT_MS)
         assert page.evaluate("window.seeing.engine.canvas.width") == 64
         assert page.locator("#size option").all_inner_texts() == ["64 px", "128 px (HD)"]
         page.select_option("#size", "2")
@@ -118,7 +119,7 @@ def test_output_size_control_is_remembered(browser, worlds_server):
         page.close()
         page = ctx.new_page()  # the same browser profile: the choice is remembered
         page.goto(worlds_server.url + "?test=1&engine=wasm&model=waves")
-        page.wait_for_function("window.seeing && window.seeing.engine && window.seeing.state.frames >= 2", timeout=120000)
+        page.wait_for_function("window.seeing && window.seeing.engine && window.seeing.state.frames >= 2", timeout=WAIT_MS)
         assert page.input_value("#size") == "2" and page.evaluate("window.seeing.engine.canvas.width") == 128
         page.locator("#worlds button.world").nth(0).click()  # another model keeps the size
         page.wait_for_function("window.seeing.state.modelName === 'clouds' && !window.seeing.state.outgoing")

@@ -15,6 +15,23 @@ from tools.browser import WEBGPU_FLAGS as CHROMIUM_FLAGS  # noqa: F401
 TINY = dict(down=[3, 4, 6, 8, 8, 8], up=[8, 8, 6, 4, 3], resolution=64)
 
 
+# Every wait in the browser tests follows something the page reports (an event of window.seeing.events(),
+# a state), with this limit: sized for a machine that two training runs keep busy, never a timing.
+WAIT_MS = 300_000
+
+
+def wait_event(page, kind: str, after: int = 0) -> dict:
+    """The first event of this kind numbered after `after` (see app.js event()), once the page records it."""
+    handle = page.wait_for_function(
+        "([kind, after]) => window.seeing.events().find((e) => e.type === kind && e.seq > after)",
+        arg=[kind, after], timeout=WAIT_MS)
+    return handle.json_value()
+
+
+def last_seq(page) -> int:
+    return page.evaluate("window.seeing.lastSeq()")
+
+
 def write_random_model(path: Path, cfg: GeneratorConfig | None = None, precision: str = "float32",
                        seed: int = 0, name: str | None = None) -> Path:
     cfg = cfg or GeneratorConfig(**TINY)

@@ -1,8 +1,11 @@
 // app.js: wires sources (camera.js), models (modelfile.js) and an engine (engine-*.js) to the UI.
 // Engines are pluggable: anything with the interface of docs/CONTRACTS.md can be listed in
-// ENGINES; pickEngine decides which one runs. With ?test=1, window.seeing exposes test hooks.
+// ENGINES; engine-start.js starts a model on the first one ready and keeps the fastest. With ?test=1,
+// window.seeing exposes test hooks. state.events records what happened when (model, first-frame,
+// engine-final, model-error), for tests and benchmarks to wait on.
 
 import { atSize, parseModel } from "./modelfile.js";
+import { FrameLock, startEngines } from "./engine-start.js";
 import { cameraMessage, generatedClip, listCameras, openCamera, openFile } from "./camera.js";
 import { Cycle, fadeIn, findModel, markCurrent, renderPicker, settle, stackedCanvas } from "./worlds.js";
 import { watchRun } from "./watch.js";
@@ -20,101 +23,48 @@ const BOTH_LIVE_MS = 40;
 const SCALE_KEY = "seeing.outputScale";
 let sizeOverride = +params.get("size") || 0;
 
-/** The engines the page knows, best first. `available` is cheap; `create` builds one. */
+/** The engines the page knows. `available` is cheap; `create` builds one; `prepare` warms a build. */
 export const ENGINES = [
   { name: "webgpu",
     available: async () => (await import("./engine-webgpu.js")).webgpuAvailable(),
     create: async (model, canvas, opts) => (await import("./engine-webgpu.js")).createWebGPUEngine(model, canvas, opts) },
-  { name: "wasm",
+  { name: "wasm", quick: true,  // built in a fraction of a second: the page starts on it
+    prepare: async () => (await import("./engine-wasm.js")).prepareWasm(),
     available: async () => { try { return (await import("./engine-wasm.js")).wasmAvailable(); } catch { return false; } },
     create: async (model, canvas, opts) => (await import("./engine-wasm.js")).createWasmEngine(model, canvas, opts) },
 ];
 
-/** The engines that may run here: ?engine=NAME or the engine menu forces one, else all available. */
-export async function engineCandidates() {
+// Test only: ?slow=NAME adds 1 s to every frame of that engine (the page must then move off it).
+if (TEST && params.get("slow")) {
+  const slowed = ENGINES.find((e) => e.name === params.get("slow")), create = slowed.create;
+  slowed.create = async (...args) => {
+    const engine = await create(...args), frame = engine.frame.bind(engine);
+    engine.frame = async (...a) => { await new Promise((r) => setTimeout(r, 1000)); return frame(...a); };
+    return engine;
+  };
+}
+
+const availability = new Map();  // engine name -> Promise<boolean>, asked once (requestAdapter can take a while)
+
+/**
+ * The engines that may run here: ?engine=NAME or the engine menu forces one, else all. Each comes with
+ * `usable()`, its availability asked once (engine-start.js awaits it just before building that engine).
+ */
+export function engineCandidates() {
   const forced = params.get("engine") || ($("engine-choice")?.value !== "auto" ? $("engine-choice")?.value : null);
   const list = forced ? ENGINES.filter((e) => e.name === forced) : ENGINES;
-  const ok = [];
-  for (const e of list) if (await e.available()) ok.push(e);
-  return ok;
+  return list.map((e) => {
+    const usable = () => {
+      if (!availability.has(e.name)) availability.set(e.name, e.available().catch(() => false));
+      return availability.get(e.name);
+    };
+    return { ...e, usable };
+  });
 }
 
-// A camera-sized test card for timing engines (the same for every engine).
-function testCard() {
-  const c = document.createElement("canvas");
-  c.width = 640;
-  c.height = 480;
-  const g = c.getContext("2d");
-  const grad = g.createLinearGradient(0, 0, 640, 480);
-  grad.addColorStop(0, "#0a2340");
-  grad.addColorStop(1, "#f0c080");
-  g.fillStyle = grad;
-  g.fillRect(0, 0, 640, 480);
-  g.fillStyle = "#fff";
-  g.fillRect(220, 160, 200, 160);
-  return c;
-}
-
-/**
- * Median ms per frame of an engine for about `seconds` (after one warm-up frame). If the warm-up
- * alone is far slower than `best` (another engine's median), the engine is not timed further.
- */
-export async function timeEngine(engine, seconds = 1, best = Infinity) {
-  const card = testCard();
-  let t = performance.now();
-  await engine.frame(card, {});
-  const warm = performance.now() - t;
-  if (warm > 4 * best && warm > 250) return warm;
-  const times = [];
-  const end = performance.now() + seconds * 1000;
-  while (times.length < 2 || (performance.now() < end && times.length < 200)) {
-    t = performance.now();
-    await engine.frame(card, {});
-    times.push(performance.now() - t);
-  }
-  times.sort((a, b) => a - b);
-  return times[times.length >> 1];
-}
-
-/**
- * Start a model on the fastest engine: every candidate is created on its own canvases and timed for
- * about a second (the CPU engine first: it is quick to time and bounds the others); the fastest is
- * kept and its canvases shown. One candidate is started without timing. Returns {engine, timings}.
- */
-async function chooseEngine(candidates, model) {
-  const order = [...candidates].sort((a, b) => (a.name === "wasm" ? -1 : 0) - (b.name === "wasm" ? -1 : 0));
-  const timings = {};
-  let best = null, bestMs = Infinity, lastError = null;
-  for (const c of order) {
-    let engine;
-    try {
-      engine = await c.create(model, freshCanvas("output-holder"), { degradedCanvas: freshCanvas("degraded-holder") });
-      if (order.length === 1) return { engine, timings };
-      const ms = await timeEngine(engine, 1, bestMs);
-      timings[c.name] = ms;
-      if (ms < bestMs) {
-        best?.dispose();
-        best = engine;
-        bestMs = ms;
-      } else {
-        engine.dispose();
-      }
-    } catch (e) {
-      engine?.dispose();
-      lastError = new Error(`the ${c.name} engine: ${e.message}`);
-      timings[c.name] = null;
-    }
-  }
-  if (!best) throw lastError || new Error("no engine could start");
-  $("output-holder").replaceChildren(best.canvas);
-  if (best.degradedCanvas) $("degraded-holder").replaceChildren(best.degradedCanvas);
-  best.resetSmoothing?.();
-  return { engine: best, timings };
-}
-
-function engineLabel(engine, timings) {
+function engineLabel(engine, timings, final = true) {
   const detail = engine.f16 ? " (f16)" : engine.f16 === false ? " (f32)" : "";
-  const auto = Object.keys(timings).length > 1 ? " · auto" : "";
+  const auto = !final ? " · choosing…" : Object.keys(timings).length > 1 ? " · auto" : "";
   const times = Object.entries(timings).map(([n, ms]) => `${n} ${ms == null ? "failed" : `${ms.toFixed(1)} ms`}`);
   return `${engine.name}${detail}${auto}${times.length > 1 ? ` (${times.join(", ")})` : ""}`;
 }
@@ -129,13 +79,33 @@ const state = {
   switchStats: null,            // the switch being measured: {name, firstFrameMs, maxGapMs, started}
   lastSwitch: null,             // the last one's figures, once its fade ended
   lastFrameAt: 0,
+  frameLock: new FrameLock(),  // the loop's frames and engine timings take turns
+  generation: 0,               // counts models started; an engine contest for an older one stops
+  events: [],                  // {type, t (performance.now()), ...}: model, first-frame, engine-final, model-error
+  firstFramePending: false,
+  choosing: false,             // engines are still being built or timed
 };
 
-function message(text, kind = "warn") {
+// Records an event and tells listeners of the window's "seeing" event; seq numbers them from 1.
+function event(type, detail = {}) {
+  const e = { type, t: performance.now(), seq: (state.events.at(-1)?.seq ?? 0) + 1, ...detail };
+  state.events.push(e);
+  if (state.events.length > 200) state.events.shift();
+  window.dispatchEvent(new CustomEvent("seeing", { detail: e }));
+  return e;
+}
+
+// topic: what the message is about, so that a model starting clears its own messages, not the camera's
+function message(text, kind = "warn", topic = "model") {
   const el = $("message");
   el.textContent = text || "";
   el.className = kind;
   el.hidden = !text;
+  el.dataset.topic = topic;
+}
+
+function clearMessage(topic) {
+  if ($("message").dataset.topic === topic) message("");
 }
 
 function settings() {
@@ -145,59 +115,104 @@ function settings() {
 
 // ------------------------------------------------------------------ models
 
-function freshCanvas(holderId) {
+function newCanvas(kind) {
   // a canvas keeps the first context type it was given, so each engine gets new ones
   const c = document.createElement("canvas");
-  c.id = holderId.replace("-holder", "-canvas");
-  $(holderId).replaceChildren(c);
+  c.id = `${kind}-canvas`;
   return c;
 }
 
-/** Parse and start a model; on any failure the previous model keeps running. */
+// The engine's canvases replace those on the page, in the same task: the next paint shows its frame.
+function showEngine(engine) {
+  $("output-holder").replaceChildren(engine.canvas);
+  if (engine.degradedCanvas) $("degraded-holder").replaceChildren(engine.degradedCanvas);
+}
+
+function firstFrame(engine) {
+  if (!state.firstFramePending) return;
+  state.firstFramePending = false;
+  event("first-frame", { engine: engine.name });
+}
+
+function liveSource() {
+  const s = state.source;
+  return s && sourceReady(s.element) ? s.element : null;
+}
+
+/**
+ * Parse and start a model on the first engine ready; on any failure the previous model keeps running.
+ * The other engines are built and timed in the background; the fastest takes over (engine-final event).
+ */
 async function useModel(buffer, name) {
+  const gen = ++state.generation;
+  event("model", { name, bytes: buffer.byteLength });
   let model;
   try {
     model = sized(parseModel(buffer, name));
   } catch (e) {
     message(`Cannot use ${e.message}. The previous model keeps running.`, "error");
+    event("model-error", { name, message: e.message });
     return false;
   }
-  const choices = await engineCandidates();
-  if (!choices.length) {
-    message("This browser has no WebGPU (and no CPU engine is available): the page cannot run a model here. " +
-            "Try a recent Chrome or Edge, or enable WebGPU.", "error");
-    return false;
-  }
-  const outHolder = $("output-holder"), degHolder = $("degraded-holder");
-  const keep = [outHolder.firstChild, degHolder.firstChild];
-  let engine, timings;
+  const choices = engineCandidates();
+  const current = () => state.generation === gen;
+  let engine, timings, final;
   try {
-    ({ engine, timings } = await chooseEngine(choices, model));
+    ({ engine, timings, final } = await startEngines(choices, model, {
+      canvas: newCanvas, lock: state.frameLock, source: liveSource, settings, current, seconds: 1,
+      built: (engine, ms) => event("engine-built", { engine, ms }),
+      install: (e) => { const old = state.engine; showEngine(e); state.engine = e; old?.dispose(); },
+    }));
   } catch (e) {
-    outHolder.replaceChildren(...(keep[0] ? [keep[0]] : []));
-    degHolder.replaceChildren(...(keep[1] ? [keep[1]] : []));
-    message(`Could not start ${name}: ${e.message}. The previous model keeps running.`, "error");
+    if (current() && e.unavailable) {
+      message("This browser has no WebGPU (and no CPU engine is available): the page cannot run a model here. " +
+              "Try a recent Chrome or Edge, or enable WebGPU.", "error");
+      event("model-error", { name, message: "no engine" });
+    } else if (current()) {
+      message(`Could not start ${name}: ${e.message}. The previous model keeps running.`, "error");
+      event("model-error", { name, message: e.message });
+    }
+    return false;
+  }
+  if (!current()) {  // another model was asked for meanwhile
+    engine.dispose();
     return false;
   }
   const old = state.engine;
-  showModel(engine, model, name, buffer, timings);
+  await state.frameLock.run(async () => {  // between two frames of the previous model, with a frame drawn
+    const src = liveSource();
+    if (src) await engine.frame(src, settings()).catch(() => {});
+    showEngine(engine);
+    showModel(engine, model, name, buffer, timings, choices.length === 1);
+    state.firstFramePending = true;
+    if (src) firstFrame(engine);
+  });
   old?.dispose();
+  state.choosing = choices.length > 1;
+  final.then(({ engine: chosen, timings: t }) => {
+    if (!current()) return;
+    state.choosing = false;
+    state.timings = t;
+    $("stat-engine").textContent = engineLabel(chosen, t);
+    $("stat-adapter").textContent = chosen.adapterInfo || "–";
+    event("engine-final", { engine: chosen.name, timings: { ...t }, frames: state.frames });
+  });
   return true;
 }
 
 // The running model and engine become `engine`: state and stats.
-function showModel(engine, model, name, buffer, timings) {
+function showModel(engine, model, name, buffer, timings, final = true) {
   state.engine = engine;
   state.model = model;
   state.modelName = name;
   state.modelSize = buffer.byteLength;
   state.modelBuffer = buffer;
   state.timings = timings;
-  $("stat-engine").textContent = engineLabel(engine, timings);
+  $("stat-engine").textContent = engineLabel(engine, timings, final);
   $("stat-adapter").textContent = engine.adapterInfo || "–";
   const mb = (buffer.byteLength / 1e6).toFixed(2);
   $("stat-model").textContent = `${model.name} · ${model.precision} · ${mb} MB · ${(model.params ?? 0).toLocaleString()} params · ${model.config.resolution} px`;
-  message("");
+  clearMessage("model");
 }
 
 /**
@@ -220,11 +235,15 @@ async function startSwitch(buffer, name, index) {
     return ok;
   }
   const started = performance.now();
+  state.generation++;  // an engine contest still running for the previous model stops: its engine stays
+  state.choosing = false;
+  event("model", { name, bytes: buffer.byteLength });
   let model;
   try {
     model = sized(parseModel(buffer, name));
   } catch (e) {
     message(`Cannot use ${e.message}. The previous model keeps running.`, "error");
+    event("model-error", { name, message: e.message });
     return false;
   }
   if (state.outgoing) await state.outgoing.done;  // one crossfade at a time
@@ -242,6 +261,7 @@ async function startSwitch(buffer, name, index) {
     deg.remove();
     state.switchStats = null;
     message(`Could not start ${name}: ${e.message}. The previous model keeps running.`, "error");
+    event("model-error", { name, message: e.message });
     return false;
   }
   let done;
@@ -249,6 +269,7 @@ async function startSwitch(buffer, name, index) {
   state.outgoing = { engine: state.engine, until: performance.now() + FADE_MS, done: finished, resolve: done };
   state.switchStats.firstFrameMs = performance.now() - started;
   showModel(engine, model, name, buffer, state.timings);
+  state.firstFramePending = true;  // the first frame shown is the loop's next one
   setCurrent(index);
   fadeIn(out, FADE_MS);
   fadeIn(deg, FADE_MS);
@@ -370,6 +391,7 @@ async function setSource(next) {
   state.source = next;
   state.engine?.resetSmoothing?.();
   showInput(next);
+  event("source", { kind: next.kind });
 }
 
 async function startCamera(deviceId) {
@@ -387,7 +409,7 @@ async function startCamera(deviceId) {
     }));
     return true;
   } catch (e) {
-    message(cameraMessage(e));
+    message(cameraMessage(e), "warn", "camera");
     document.body.classList.add("no-camera");
     await setSource(generatedClip());
     return false;
@@ -401,17 +423,21 @@ async function loop() {
   state.running = true;
   while (state.running) {
     if (state.outgoing && performance.now() >= state.outgoing.until) endFade();
-    const engine = state.engine, source = state.source, old = state.outgoing?.engine;
-    if (engine && source && sourceReady(source.element)) {
+    const source = state.source;
+    if (state.engine && source && sourceReady(source.element)) {
       source.tick?.();
-      const t0 = performance.now();
       try {
-        await engine.frame(source.element, { ...settings(), onDrawn: () => afterDraw(engine) });
-        const ms = performance.now() - t0;
-        if (old && ms < BOTH_LIVE_MS) await old.frame(source.element, settings()).catch(() => {});
+        const engine = await state.frameLock.run(async () => {
+          const engine = state.engine;  // read under the lock: a faster engine may have taken over meanwhile
+          const old = state.outgoing?.engine;
+          const t0 = performance.now();
+          await engine.frame(source.element, { ...settings(), onDrawn: () => afterDraw(engine) });
+          state.frameMs = performance.now() - t0;
+          if (old && state.frameMs < BOTH_LIVE_MS) await old.frame(source.element, settings()).catch(() => {});
+          return engine;
+        });
         const now = performance.now();
         state.frames++;
-        state.frameMs = ms;
         state.fpsTimes.push(now);
         if (state.switchStats && state.lastFrameAt && now - state.lastFrameAt > state.switchStats.maxGapMs) {
           state.switchStats.maxGapMs = now - state.lastFrameAt;
@@ -419,12 +445,15 @@ async function loop() {
         }
         state.lastFrameAt = now;
         state.lastError = null;
+        firstFrame(engine);
       } catch (e) {
         if (state.lastError !== e.message) console.warn("frame failed:", e.message);
         state.lastError = e.message;
         await new Promise((r) => setTimeout(r, 200));  // e.g. a device being rebuilt
       }
     }
+    // while other engines build (a software GPU's pipelines take seconds of CPU), the loop leaves them half of it
+    if (state.choosing && state.frameMs) await new Promise((r) => setTimeout(r, state.frameMs));
     await new Promise((r) => requestAnimationFrame(r));
   }
 }
@@ -560,15 +589,18 @@ async function main() {
   wireUI();
   initSize();
   setInterval(updateStats, 500);
-  await initModels();
-  const cam = params.get("source") === "clip" ? (await setSource(generatedClip()), false) : await startCamera();
+  // the camera opens and the CPU engine compiles while the model downloads; the loop draws once all are there
+  if ((params.get("engine") || "wasm") === "wasm") ENGINES.find((e) => e.name === "wasm").prepare().catch(() => {});
+  for (const c of engineCandidates()) c.usable();
+  const cam = params.get("source") === "clip" ? setSource(generatedClip()).then(() => false) : startCamera();
   loop();
+  await initModels();
   state.watch = watchRun({  // a training run's live model, where the server watches one (seeing serve --watch)
     swap: (buffer, name) => switchModel(buffer, name),
     model: () => state.model,
     frames: () => state.frames,
   });
-  return { camera: cam };
+  return { camera: await cam };
 }
 
 const started = main();
@@ -582,6 +614,17 @@ if (TEST) {
                     engine: state.engine?.name, liveBuffers: state.engine?.liveBuffers,
                     message: $("message").hidden ? "" : $("message").textContent, model: state.modelName,
                     timings: state.timings, engineText: $("stat-engine").textContent }),
+    events: () => state.events,
+    /** Resolves with the first event of this type numbered after `after` (an event's seq). */
+    when: (type, after = 0) => new Promise((resolve) => {
+      const seen = state.events.find((e) => e.type === type && e.seq > after);
+      if (seen) return resolve(seen);
+      const on = ({ detail: e }) => {
+        if (e.type === type && e.seq > after) { removeEventListener("seeing", on); resolve(e); }
+      };
+      addEventListener("seeing", on);
+    }),
+    lastSeq: () => state.events.at(-1)?.seq ?? 0,
     runTest: (rgba, w, h, opts) => state.engine.runTest(Uint8Array.from(rgba), w, h, opts),
     useModel: (bytes, name) => useModel(Uint8Array.from(bytes).buffer, name),
     pick: (index) => loadModelUrl(index),

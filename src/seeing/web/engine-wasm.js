@@ -71,6 +71,14 @@ async function compiled(name) {
   return moduleCache.get(name);
 }
 
+/** Fetch and compile the build this browser will run (default options) before a model is there. */
+export function prepareWasm() {
+  const feat = wasmFeatures();
+  if (!feat.simd) return;
+  const shared = feat.threads && Math.min(feat.cores, 8) > 1;  // as init() decides
+  compiled(`seeing-${feat.relaxed ? "relaxed" : "simd"}${shared ? "-mt" : ""}.wasm`).catch(() => {});
+}
+
 /**
  * Create the CPU engine for a parsed model (modelfile.parseModel), drawing onto `canvas` (2D).
  * options: {degradedCanvas} a second canvas for the degraded input; {threads} worker count
