@@ -112,8 +112,8 @@ async function contest(live, others, timings, io) {
 }
 
 // Median ms per frame of both engines on the live source for about io.seconds, taking turns. A candidate
-// whose first frame (built outside the lock, as a software GPU's can take seconds) is far slower than
-// the running engine is not timed further.
+// whose first frame (run outside the lock, as a software GPU's can take seconds) is far slower than the
+// running engine is timed on one more frame only.
 async function time(live, cand, io) {
   let src;
   while (!(src = io.source())) {  // no camera or clip yet: wait for one
@@ -126,7 +126,9 @@ async function time(live, cand, io) {
   const warm = performance.now() - t;
   const liveMs = [], candMs = [];
   for (let i = 0; i < 3; i++) liveMs.push(await io.lock.timed(() => live.frame(io.source() || src, io.settings())));
-  if (warm > 4 * median(liveMs) && warm > 250) return { live: median(liveMs), cand: warm };
+  if (warm > 4 * median(liveMs) && warm > 250) {  // one more frame, past its warm-up, decides
+    return { live: median(liveMs), cand: await io.lock.timed(() => cand.frame(io.source() || src, io.settings())) };
+  }
   const end = performance.now() + io.seconds * 1000;
   while (io.current() && (candMs.length < 3 || (performance.now() < end && candMs.length < 200))) {
     candMs.push(await io.lock.timed(() => cand.frame(io.source() || src, io.settings())));
