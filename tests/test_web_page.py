@@ -64,21 +64,6 @@ def test_frames_flow_before_the_engine_choice_is_final(browser, server):
     page.close()
 
 
-def test_a_slower_first_engine_hands_over_between_frames(browser, server):
-    """The CPU engine slowed to 1 s a frame (test hook): it still draws first, then WebGPU, timed faster,
-    takes over, its canvas on the page, and the frames go on."""
-    page = open_page(browser, server.url, "test=1&slow=wasm")
-    first = wait_event(page, "first-frame")
-    final = wait_event(page, "engine-final")
-    assert first["engine"] == "wasm" and final["engine"] == "webgpu"
-    assert final["timings"]["webgpu"] < final["timings"]["wasm"]
-    wait_frames(page, 3)
-    assert page.evaluate("document.getElementById('output-holder').firstChild === window.seeing.engine.canvas")
-    assert page.evaluate("window.seeing.engine.name") == "webgpu"
-    assert page.errors == []
-    page.close()
-
-
 def test_upload_good_and_corrupt_model(browser, server, web_models, tmp_path):
     page = open_page(browser, server.url)
     wait_frames(page, 2)

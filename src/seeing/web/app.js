@@ -34,16 +34,6 @@ export const ENGINES = [
     create: async (model, canvas, opts) => (await import("./engine-wasm.js")).createWasmEngine(model, canvas, opts) },
 ];
 
-// Test only: ?slow=NAME adds 1 s to every frame of that engine (the page must then move off it).
-if (TEST && params.get("slow")) {
-  const slowed = ENGINES.find((e) => e.name === params.get("slow")), create = slowed.create;
-  slowed.create = async (...args) => {
-    const engine = await create(...args), frame = engine.frame.bind(engine);
-    engine.frame = async (...a) => { await new Promise((r) => setTimeout(r, 1000)); return frame(...a); };
-    return engine;
-  };
-}
-
 const availability = new Map();  // engine name -> Promise<boolean>, asked once (requestAdapter can take a while)
 
 /**
