@@ -5,7 +5,7 @@ frame drawn, and to the final engine choice (the page's own timed one, ?engine n
 page per run. "model arrived" is the Resource Timing responseEnd of the model file; "first frame" the
 page's first-frame event (pages without events: the first frame counted by its loop, polled every 10 ms).
 
-    .venv/bin/python benchmarks/web/first_frame.py --runs 5
+    .venv/bin/python -m benchmarks.web.first_frame --runs 5
 """
 from __future__ import annotations
 
