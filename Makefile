@@ -73,8 +73,8 @@ bench-web: setup chromium benchmarks/web/node_modules/.installed
 # resize-convolution up layers, MODELS_EPOCHS epochs), uint8 export and thumbnail into src/seeing/models;
 # then the quality report. Each world's training time lands in build/models/WORLD-small/build-time.json.
 # WORLD:N trains that world N epochs; ALSO worlds are built and reported, not bundled.
-WORLDS ?= clouds:16,waves:16,flowers:14,aurora:10
-ALSO ?= nebula:14
+WORLDS ?= clouds:16,waves:16,flowers:14
+ALSO ?= aurora:10,nebula:14
 MODELS_EPOCHS ?= 20
 comma := ,
 models: setup

@@ -2,13 +2,13 @@
 
 For each world: procedural data (`seeing data synth`, 600 images, seed 1), training with the default recipe
 (small preset, seed 0, a checkpoint kept per epoch), the choice of epoch by the held-out measures training
-logs (pick_epoch: no lattice, follows the camera, then the most detail), copied to RUN/best.pt, its uint8
+logs (pick_epoch: no lattice, follows the camera, then the detail nearest the targets'), copied to RUN/best.pt, its uint8
 export into src/seeing/models, and a 128 px thumbnail NAME.png beside the model file (the model's output on
 one of its held-out images) for the page's model picker. The measured
 training time of each world is kept in RUN/build-time.json (summed over resumed runs) and quoted by
 `seeing quality`. An interrupted build continues where it stopped.
 
-    python scripts/build_models.py --worlds clouds:16,waves:16,flowers:14,aurora:10 --also nebula:14 --jobs 2
+    python scripts/build_models.py --worlds clouds:16,waves:16,flowers:14 --also aurora:10,nebula:14 --jobs 2
 
 WORLD:N trains that world for N epochs instead of --epochs; --also worlds are built and reported the same
 way but exported into the build folder, not bundled.
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -35,12 +36,13 @@ GOALS = {"lattice_worst": 2.0, "fidelity_db": 30.0}  # what a bundled model must
 
 
 def pick_epoch(metrics: list[dict]) -> int:
-    """The epoch to bundle, from the second half of the run: among those meeting GOALS, the most detail (up to
-    the targets' own, 1.0; later wins ties); if none meets them, the least lattice."""
+    """The epoch to bundle, from the second half of the run: among those meeting GOALS, the detail nearest the
+    targets' own (1.0, as a ratio: too little is blur, too much is noise; later wins ties); if none meets them,
+    the least lattice."""
     late = [m for m in metrics if m["epoch"] > metrics[-1]["epoch"] // 2]
     good = [m for m in late if m["lattice_worst"] <= GOALS["lattice_worst"] and m["fidelity_db"] >= GOALS["fidelity_db"]]
     if good:
-        return max(good, key=lambda m: (min(m["detail"], 1.0), m["epoch"]))["epoch"]
+        return min(good, key=lambda m: (round(abs(math.log(max(m["detail"], 1e-6))), 6), -m["epoch"]))["epoch"]
     return min(late, key=lambda m: (m["lattice_worst"], -m["epoch"]))["epoch"]
 
 
@@ -102,7 +104,7 @@ def build(world: str, build_dir: Path, models_dir: Path, epochs: int, images: in
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--worlds", default="clouds:16,waves:16,flowers:14,aurora:10", help="comma-separated synth kinds [:epochs]")
+    ap.add_argument("--worlds", default="clouds:16,waves:16,flowers:14", help="comma-separated synth kinds [:epochs]")
     ap.add_argument("--also", default="", help="worlds to build and report but not bundle")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--images", type=int, default=600)

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-MODEL = ROOT / "src" / "seeing" / "models" / "nebula-small.safetensors"
+MODEL = ROOT / "src" / "seeing" / "models" / "clouds-small.safetensors"
 
 ARRIVED = """() => performance.getEntriesByType("resource").find((e) => e.name.endsWith(".safetensors"))?.responseEnd"""
 EVENT = """(type) => (window.seeing.events ? window.seeing.events() : []).find((e) => e.type === type)"""

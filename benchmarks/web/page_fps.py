@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-MODEL = ROOT / "src" / "seeing" / "models" / "nebula-small.safetensors"
+MODEL = ROOT / "src" / "seeing" / "models" / "clouds-small.safetensors"
 
 
 def main(argv=None) -> int:
