@@ -6,12 +6,12 @@ For a ConvTranspose2d the output channel is axis 1 of torch's weight; the model 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 
 from .errors import UserError
+from .measures import output_psnr as psnr
 
 
 def _bn_scale_shift(norm) -> tuple[np.ndarray, np.ndarray]:
@@ -79,40 +79,13 @@ def folded_module(model):
 
 def load_checkpoint(path: str | Path):
     """(Generator in eval mode, GeneratorConfig, DegradeParams, checkpoint dict) from a checkpoint or run folder."""
-    try:
-        from .train import load_generator
-    except ImportError:
-        load_generator = None
-    if load_generator is None:
-        return _load_checkpoint(path)
+    from .train import load_generator
+
     try:
         return load_generator(path)
     except (KeyError, TypeError, ValueError, RuntimeError) as e:  # a dict that is not our checkpoint
         raise UserError(f"{path}: not a seeing checkpoint ({e.__class__.__name__}: "
                         f"{str(e).splitlines()[0][:200] if str(e) else ''})") from None
-
-
-def _load_checkpoint(path: str | Path):
-    import torch
-
-    from .arch import GeneratorConfig
-    from .degrade import DegradeParams
-    from .nets import Generator
-
-    p = Path(path)
-    if p.is_dir():
-        p = p / "last.pt"
-    if not p.exists():
-        raise UserError(f"{path}: no checkpoint here (expected a .pt file or a run folder with last.pt)")
-    try:
-        ckpt = torch.load(p, map_location="cpu", weights_only=False)
-        cfg = GeneratorConfig.from_dict(ckpt["config"]["generator"])
-        deg = DegradeParams.from_dict(ckpt["config"]["degradation"])
-        gen = Generator(cfg, up=(ckpt.get("config") or {}).get("train", {}).get("up", "transpose"))
-        gen.load_state_dict(ckpt["generator"])
-    except (KeyError, TypeError, ValueError, RuntimeError, EOFError, OSError) as e:
-        raise UserError(f"{p}: not a seeing checkpoint ({e.__class__.__name__}: {str(e).splitlines()[0][:200]})") from None
-    return gen.eval(), cfg, deg, ckpt
 
 
 def training_facts(ckpt: dict, source: str) -> dict:
@@ -163,12 +136,6 @@ def heldout_images(source: str | Path, ckpt: dict, side: int, n: int = 8) -> tup
     from .synth import KINDS, make_image
     imgs = [make_image(KINDS[i % len(KINDS)], 12345, i, side) for i in range(n)]
     return np.stack(imgs), f"{n} synth images (no held-out images found)"
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB of two outputs in [-1, 1], on the [0, 1] scale of the images they show."""
-    mse = float(np.mean(((a.astype(np.float64) - b.astype(np.float64)) / 2) ** 2))
-    return math.inf if mse == 0 else 10 * math.log10(1.0 / mse)
 
 
 def degraded_inputs(images: np.ndarray, deg) -> np.ndarray:

@@ -5,11 +5,14 @@ Images are (N, H, W, 3) float arrays in [0, 1] (or uint8, converted); frequencie
 
 - lattice: the power spectrum along the image axes at k = 8, 16, 32, 64, 128, each over the median of
   its neighbours k-6..k+6. Natural images give about 1; a transposed-conv checkerboard gives 5-300.
+- psnr: the one PSNR of the project (held-out images, precisions, engines' parity, input fidelity).
 - input fidelity: PSNR (dB) between the live degradation of an output and the input the model was given.
 - detail: off-axis power in the band 24-120 cycles, outputs over targets (a blurred output is far below 1).
 - colour: sliced Wasserstein distance between the RGB distributions of outputs and targets, in 0-255 units.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -89,6 +92,23 @@ def colour_distance(outputs, targets, directions: int = 64, quantiles: int = 256
     return float(np.abs(qa - qb).mean() * 255)
 
 
+def psnr(a, b, span: float = 1.0, per_image: bool = False) -> float:
+    """PSNR in dB between images whose values span [0, span] (or any interval that long): of the whole arrays
+    (inf where they are equal), or with per_image the mean over the first axis of each image's PSNR, its MSE
+    floored at 1e-10 (100 dB at most on [0, 1])."""
+    d = ((np.asarray(a, np.float64) - np.asarray(b, np.float64)) / span) ** 2
+    if not per_image:
+        mse = float(d.mean())
+        return math.inf if mse == 0 else 10 * math.log10(1.0 / mse)
+    mse = np.maximum(d.reshape(len(d), -1).mean(1), 1e-10)
+    return float(np.mean(10 * np.log10(1 / mse)))
+
+
+def output_psnr(a, b) -> float:
+    """PSNR in dB of two generator outputs in [-1, 1], on the [0, 1] scale of the images they show."""
+    return psnr(a, b, span=2.0)
+
+
 def input_fidelity(outputs, inputs, params) -> float:
     """Mean PSNR (dB, on [0, 1]) between the neutral live degradation of each output and its input.
 
@@ -99,12 +119,8 @@ def input_fidelity(outputs, inputs, params) -> float:
     out = _float(outputs)
     inp = (np.asarray(inputs, np.float64).reshape(out.shape[0], out.shape[1], out.shape[2]) + 1) / 2
     m = blur_matrix(out.shape[1], params)
-    psnrs = []
-    for o, x in zip(out, inp):
-        y = m @ (o @ np.asarray(params.luma, np.float64)) @ m.T
-        mse = max(float(((np.clip(y, 0, 1) - x) ** 2).mean()), 1e-10)
-        psnrs.append(10 * np.log10(1 / mse))
-    return float(np.mean(psnrs))
+    seen = np.stack([np.clip(m @ (o @ np.asarray(params.luma, np.float64)) @ m.T, 0, 1) for o in out])
+    return psnr(seen, inp, per_image=True)
 
 
 def viewer_measures(outputs, targets, inputs, params) -> dict:

@@ -106,11 +106,11 @@ def _metrics(out: np.ndarray, target: np.ndarray) -> dict:
     """Held-out L1 (on [-1, 1]), PSNR and SSIM (on [0, 1]) of (N, 3, R, R) outputs, as in training."""
     import torch
 
+    from .measures import psnr
     from .train import ssim
     o, t = torch.from_numpy(out).double(), torch.from_numpy(target).double()
     a, b = (o + 1) / 2, (t + 1) / 2
-    mse = ((a - b) ** 2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
-    return {"l1": float((o - t).abs().mean()), "psnr": float((10 * torch.log10(1 / mse)).mean()),
+    return {"l1": float((o - t).abs().mean()), "psnr": psnr(a.numpy(), b.numpy(), per_image=True),
             "ssim": float(ssim(a, b))}
 
 
@@ -129,7 +129,8 @@ def flicker(frames: list[np.ndarray]) -> float:
 
 def evaluate_run(run: Path, out_dir: Path, bundled: Path | None = None) -> dict:
     """Every figure of the report for one run; writes its sample grid PNG into out_dir."""
-    from .export import degraded_inputs, export, heldout_images, load_checkpoint, psnr
+    from .export import degraded_inputs, export, heldout_images, load_checkpoint
+    from .measures import output_psnr
     from .runtime import Runtime
     from .translate import Translator, input_view
 
@@ -155,7 +156,7 @@ def evaluate_run(run: Path, out_dir: Path, bundled: Path | None = None) -> dict:
                     result["bundled_identical"] = hashlib.sha256(bundled.read_bytes()).hexdigest() == digest
                 uint8_rt = rt
         for prec in PRECISIONS:
-            result["precisions"][prec]["psnr_vs_float32"] = psnr(outs[prec], outs["float32"])
+            result["precisions"][prec]["psnr_vs_float32"] = output_psnr(outs[prec], outs["float32"])
 
     result["viewer"] = viewer_results(uint8_rt, outs["uint8"], target, x, deg)
 

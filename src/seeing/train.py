@@ -235,14 +235,15 @@ def evaluate(gen: torch.nn.Module, inp: torch.Tensor, target: torch.Tensor, deg:
              batch: int = 8) -> tuple[dict, torch.Tensor]:
     """Held-out L1 (on [-1, 1], as trained), PSNR and SSIM (on [0, 1]), and with `deg` what a viewer sees
     (seeing.measures: lattice, input fidelity, detail, colour); returns (metrics, outputs)."""
+    from .measures import psnr
+
     was_training = gen.training
     gen.eval()
     outs = torch.cat([gen(inp[i:i + batch]).float() for i in range(0, len(inp), batch)])
     gen.train(was_training)
     a, b = (outs + 1) / 2, (target + 1) / 2
-    mse = ((a - b) ** 2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
     metrics = {"heldout_l1": float((outs - target).abs().mean()),
-               "psnr": float((10 * torch.log10(1 / mse)).mean()),
+               "psnr": psnr(a.double().cpu().numpy(), b.double().cpu().numpy(), per_image=True),
                "ssim": float(ssim(a, b))}
     if deg is not None:
         from .measures import viewer_measures
