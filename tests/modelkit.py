@@ -9,12 +9,11 @@ import torch
 from seeing.arch import GeneratorConfig
 from seeing.degrade import DegradeParams
 from seeing.nets import Generator
-
-TINY = dict(down=[4, 8, 16, 16, 16, 16], up=[16, 16, 16, 8, 4], resolution=64)
+from support import MODEL_NET
 
 
 def tiny_config(**overrides) -> GeneratorConfig:
-    return GeneratorConfig(**{**TINY, **overrides})
+    return GeneratorConfig(**{**MODEL_NET, **overrides})
 
 
 def tiny_degradation(cfg: GeneratorConfig) -> DegradeParams:

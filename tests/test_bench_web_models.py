@@ -6,12 +6,11 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.web import bench_models
-from seeing.arch import GeneratorConfig, preset_config
+from seeing.arch import preset_config
 from seeing.degrade import DegradeParams
 from seeing.modelfile import read_model, write_model
 from seeing.nets import Generator
-
-TINY = GeneratorConfig(down=[2, 3, 4, 5], up=[4, 3, 2], resolution=16)
+from support import BENCH_NET
 
 
 def _model(tmp_path, cfg, seed=0):
@@ -79,7 +78,7 @@ def _tfjs_forward(manifest, blob, x):
 
 def test_onnx_matches_torch_on_tiny_and_small(tmp_path):
     torch.set_num_threads(1)
-    for cfg in (TINY, preset_config("small")):
+    for cfg in (BENCH_NET, preset_config("small")):
         model = _model(tmp_path, cfg, seed=3)
         x = np.random.default_rng(1).uniform(-1, 1, (1, 1, cfg.resolution, cfg.resolution)).astype(np.float32)
         ref = _torch_forward(model, x)
@@ -91,7 +90,7 @@ def test_onnx_matches_torch_on_tiny_and_small(tmp_path):
 
 def test_tfjs_layout_matches_torch(tmp_path):
     torch.set_num_threads(1)
-    for cfg in (TINY, preset_config("small")):
+    for cfg in (BENCH_NET, preset_config("small")):
         model = _model(tmp_path, cfg, seed=4)
         x = np.random.default_rng(2).uniform(-1, 1, (1, 1, cfg.resolution, cfg.resolution)).astype(np.float32)
         manifest, blob = bench_models.tfjs_weights(model)

@@ -9,8 +9,9 @@ import pytest
 from PIL import Image
 
 from conftest import run_cli
+from support import TRAIN_FLAGS
 
-TINY = ["--down-filters", "4,4,4,4,4,4,4", "--up-filters", "4,4,4,4,4,4", "--disc-width", "4", "--epochs", "1"]
+TINY = [*TRAIN_FLAGS, "--epochs", "1"]
 
 
 def assert_one_line_error(r, *needles):

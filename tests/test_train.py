@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -10,11 +13,9 @@ import torch
 from PIL import Image
 
 from conftest import run_cli
-from seeing.arch import GeneratorConfig
 from seeing.train import evaluate, load_checkpoint, load_generator, train
-
-TINY = GeneratorConfig(down=[4] * 7, up=[4] * 6, resolution=128)  # the preset is not the point here
-TINY_FLAGS = ["--down-filters", "4,4,4,4,4,4,4", "--up-filters", "4,4,4,4,4,4", "--disc-width", "4"]
+from support import TRAIN_FLAGS
+from support import TRAIN_NET as TINY
 
 
 def tiny_train(data, out, **kw):
@@ -140,10 +141,23 @@ def test_resumed_optimizer_state_equals_saved(full_run, tiny_synth, tmp_path):
     assert before["opt_g"]["state"][0]["step"] == 4
 
 
+# `seeing train ARGS` in a subprocess whose training sends itself a real SIGINT after one step (train()'s
+# interrupt_at_step), as a Ctrl-C would.
+INTERRUPTED = ("import sys; import seeing.train as t; train = t.train; "
+               "t.train = lambda *a, **kw: train(*a, **{**kw, 'interrupt_at_step': 1}); "
+               "from seeing.cli import main; main(sys.argv[1:])")
+
+
+def interrupted_cli(*args) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-c", INTERRUPTED, *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
 def test_ctrl_c_through_the_cli_saves_then_resumes(tiny_synth, tmp_path):
     out = tmp_path / "run"
-    args = ["train", tiny_synth, *TINY_FLAGS, "--epochs", 2, "--out", out, "--workers", 1]
-    r = run_cli(*args, env={"SEEING_INTERRUPT_AT_STEP": "1"})  # a real SIGINT to itself after one step
+    args = ["train", tiny_synth, *TRAIN_FLAGS, "--epochs", 2, "--out", out, "--workers", 1]
+    r = interrupted_cli(*args)
     assert r.returncode == 130, r.stderr
     assert "interrupted: saved" in r.stderr and "Traceback" not in r.stderr
     ck = load_checkpoint(out)
