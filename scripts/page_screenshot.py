@@ -11,8 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.webkit import write_y4m
-from tools.browser import CHROMIUM, FAKE_CAMERA_FLAGS, WEBGPU_FLAGS
+from tools.browser import CHROMIUM, FAKE_CAMERA_FLAGS, WEBGPU_FLAGS, write_y4m
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,15 +10,8 @@ from seeing.degrade import degrade_frame
 from seeing.export import psnr  # on the [0, 1] scale of outputs in [-1, 1], as the engines give
 from seeing.modelfile import read_model
 from seeing.runtime import Runtime
+from support import gradient_frame
 from webkit import small_config, write_random_model
-
-
-def make_frame(h=90, w=130, seed=0):
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:h, 0:w]
-    img = np.stack([xx * 255 // w, yy * 255 // h, (xx * 3 + yy) % 256], -1).astype(np.int32)
-    img = np.clip(img + rng.integers(-60, 60, img.shape), 0, 255).astype(np.uint8)
-    return np.concatenate([img, np.full((h, w, 1), 255, np.uint8)], -1)
 
 
 def run_page(page, rgba, brightness=1.0, contrast=1.0):
@@ -55,7 +48,7 @@ def test_output_matches_onnx_runtime(page, web_models, precision, floor):
     path = web_models[precision]
     use(page, path)
     rt = Runtime(path, threads=1)
-    frame = make_frame()
+    frame = gradient_frame()
     degraded, output = run_page(page, frame)
     R = rt.resolution
     ref = rt.run_degraded(degraded.reshape(R, R))[0]
@@ -71,7 +64,7 @@ def test_degradation_matches_python(page, web_models, brightness, contrast):
     use(page, web_models["float32"])
     model = read_model(web_models["float32"])
     for shape in [(90, 130), (64, 64), (200, 150)]:
-        frame = make_frame(*shape, seed=shape[0])
+        frame = gradient_frame(*shape, seed=shape[0])
         degraded, _ = run_page(page, frame, brightness, contrast)
         ref = degrade_frame(frame[..., :3], model.degradation, brightness, contrast)
         # within 1/255 on the [0, 1] scale of the image
@@ -83,7 +76,7 @@ def test_small_preset_matches_onnx_runtime(browser, tmp_path):
     srv = Server([path])
     try:
         p = open_page(browser, srv.url)
-        assert psnr_vs_onnx_runtime(p, path, make_frame(240, 320)) >= 35.0
+        assert psnr_vs_onnx_runtime(p, path, gradient_frame(240, 320)) >= 35.0
         assert not p.errors
         p.close()
     finally:
@@ -100,7 +93,7 @@ def test_odd_widths_and_sliced_layers_match_onnx_runtime(browser, tmp_path):
     srv = Server([path, path_u8])
     try:
         p = open_page(browser, srv.url)
-        assert psnr_vs_onnx_runtime(p, path, make_frame(77, 101)) >= 40.0
+        assert psnr_vs_onnx_runtime(p, path, gradient_frame(77, 101)) >= 40.0
         # the kernel shapes chosen for other adapters (a GPU's many slices, 8 channels, fewer pixels
         # per invocation, no subgroups) and each subgroup mode everywhere it applies compute the same net;
         # a live source (a bitmap) read through a 2D canvas or copied by the GPU gives the same frame
@@ -117,7 +110,7 @@ def test_odd_widths_and_sliced_layers_match_onnx_runtime(browser, tmp_path):
         assert max(u8["diffs"]) < 1e-5, u8["diffs"]
         assert u8["labels"][0].count("u8") == len(cfg.down) * 2 and "u8" not in u8["labels"][1], u8["labels"]
         use(p, path_u8)
-        assert psnr_vs_onnx_runtime(p, path_u8, make_frame(77, 101)) >= 35.0
+        assert psnr_vs_onnx_runtime(p, path_u8, gradient_frame(77, 101)) >= 35.0
         assert not p.errors
         p.close()
     finally:
@@ -149,7 +142,7 @@ def test_small_preset_at_512_matches_onnx_runtime(browser, tmp_path):
     try:
         p = open_page(browser, srv.url, "test=1&engine=webgpu&size=512")
         assert p.evaluate("[window.seeing.engine.canvas.width, window.seeing.state.model.degradation.grid]") == [512, 22]
-        frame = make_frame(240, 320)
+        frame = gradient_frame(240, 320)
         rt = Runtime(path, threads=1, size=512)
         degraded, output = run_page(p, frame)
         ref_deg = degrade_frame(frame[..., :3], at_size(read_model(path).degradation, 512))

@@ -13,6 +13,7 @@ from seeing.modelfile import read_model
 from seeing.runtime import Runtime
 from tools.browser import CREATE_JS
 from tools.static_server import static_server
+from support import gradient_frame
 
 from webkit import TINY, WAIT_MS, wait_event, write_random_model
 from seeing.arch import GeneratorConfig
@@ -45,14 +46,6 @@ def page_files(models, tmp_path, first):
     return files
 
 
-def frame_image(h=90, w=120, seed=0):
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:h, 0:w]
-    img = np.stack([xx * 255 // w, yy * 255 // h, (xx + yy) % 256], -1).astype(np.int32)
-    img = np.clip(img + rng.integers(-40, 40, img.shape), 0, 255).astype(np.uint8)
-    return np.concatenate([img, np.full((h, w, 1), 255, np.uint8)], -1)
-
-
 def open_page(browser, base, extra=""):
     page = browser.new_page()
     page.set_default_timeout(WAIT_MS)
@@ -72,7 +65,7 @@ def test_page_cpu_engine_matches_onnx_runtime(browser, models, tmp_path, isolate
                             "model: window.seeing.stats().model})")
         assert eng["isolated"] is isolated and eng["model"] == models[precision].stem
         assert (eng["threads"] > 1) is isolated  # workers exactly where the page is cross-origin isolated
-        img = frame_image()
+        img = gradient_frame()
         for bc in [(1.0, 1.0), (1.2, 0.9)]:
             res = page.evaluate("async ([rgba, w, h, b, c]) => { const r = await window.seeing.runTest(rgba, w, h, "
                                 "{brightness: b, contrast: c}); return {d: Array.from(r.degraded), o: Array.from(r.output)}; }",
@@ -99,7 +92,7 @@ def test_engine_threads_and_variants_agree(browser, models, tmp_path):
     with static_server({"m.safetensors": models["float32"]}, isolated=True) as base:
         page = browser.new_page()
         page.goto(base + "blank.html")
-        img = frame_image(70, 50, seed=2)
+        img = gradient_frame(70, 50, seed=2)
         outs = {}
         for opts in [{"threads": 1}, {"threads": 2}, {"threads": 3}, {"threads": 2, "relaxed": False}]:
             info = page.evaluate(CREATE_JS, ["m.safetensors", opts])
@@ -157,7 +150,7 @@ def test_frame_from_a_canvas_reads_the_centre_square(browser, models, tmp_path, 
     """engine.frame(canvas) draws exactly what runTest gives for the canvas's own pixels: the same
     centre square, byte for byte (an odd margin on purpose)."""
     h, w = 50, 71  # odd margin: the crop starts at x = 10
-    img = frame_image(h, w, seed=4)
+    img = gradient_frame(h, w, seed=4)
     with static_server({"m.safetensors": models["float32"]}, isolated=True) as base:
         page = browser.new_page()
         page.goto(base + "blank.html")
@@ -189,7 +182,7 @@ def test_page_cpu_engine_at_twice_the_side_matches_onnx_runtime(browser, models,
     with static_server(page_files(models, tmp_path, "uint8"), isolated=isolated) as base:
         page, errors = open_page(browser, base, "&size=128")
         assert page.evaluate("() => [window.seeing.engine.canvas.width, window.seeing.engine.R]") == [128, 128]
-        img = frame_image(150, 170, seed=5)
+        img = gradient_frame(150, 170, seed=5)
         res = page.evaluate("async ([rgba, w, h]) => { const r = await window.seeing.runTest(rgba, w, h, {}); "
                             "return {d: Array.from(r.degraded), o: Array.from(r.output)}; }",
                             [img.ravel().tolist(), img.shape[1], img.shape[0]])

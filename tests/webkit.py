@@ -8,11 +8,10 @@ import numpy as np
 from seeing.arch import GeneratorConfig, preset_config
 from seeing.degrade import DegradeParams, default_grid
 from seeing.modelfile import random_weights, write_model
-from tools.browser import CHROMIUM, FAKE_CAMERA_FLAGS  # noqa: F401  (used by conftest and scripts)
+from tools.browser import CHROMIUM, FAKE_CAMERA_FLAGS, write_y4m  # noqa: F401  (used by conftest)
 from tools.browser import WEBGPU_FLAGS as CHROMIUM_FLAGS  # noqa: F401
 
-# Six layers down at 64x64: small enough for SwiftShader to run thousands of frames.
-TINY = dict(down=[3, 4, 6, 8, 8, 8], up=[8, 8, 6, 4, 3], resolution=64)
+from support import PAGE_NET as TINY  # the page tests' net
 
 
 # Every wait in the browser tests follows something the page reports (an event of window.seeing.events(),
@@ -43,22 +42,6 @@ def write_random_model(path: Path, cfg: GeneratorConfig | None = None, precision
 
 def small_config() -> GeneratorConfig:
     return preset_config("small")
-
-
-def write_y4m(path: Path, frames: np.ndarray, fps: int = 10) -> Path:
-    """uint8 (N, H, W, 3) frames as a y4m clip (PyAV, rawvideo yuv420p) for Chromium's fake camera."""
-    import av
-
-    n, h, w, _ = frames.shape
-    with av.open(str(path), "w", format="yuv4mpegpipe") as out:
-        stream = out.add_stream("rawvideo", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        for f in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return Path(path)
 
 
 def moving_square_clip(n: int = 20, h: int = 120, w: int = 160) -> np.ndarray:

@@ -1,8 +1,12 @@
 """Headless Chromium for the browser tests and benchmarks: the system browser, DESIGN section 6's flags,
-and the scripts that create and time the CPU engine on a blank page (tools.static_server serves one)."""
+a y4m clip for its fake camera, and the scripts that create and time the CPU engine on a blank page
+(tools.static_server serves one)."""
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
+
+import numpy as np
 
 CHROMIUM = "/usr/bin/chromium"
 # DESIGN section 6's flags (without the fake camera).
@@ -15,6 +19,22 @@ DESIGN_FLAGS = ["--no-sandbox", "--enable-unsafe-webgpu", "--enable-unsafe-swift
 WEBGPU_FLAGS = DESIGN_FLAGS + ["--use-vulkan=swiftshader", "--enable-features=Vulkan"]
 FAKE_CAMERA_FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 FLAGS = WEBGPU_FLAGS + FAKE_CAMERA_FLAGS
+
+
+def write_y4m(path: Path, frames: np.ndarray, fps: int = 10) -> Path:
+    """uint8 (N, H, W, 3) frames as a y4m clip (PyAV, rawvideo yuv420p) for Chromium's fake camera."""
+    import av
+
+    n, h, w, _ = frames.shape
+    with av.open(str(path), "w", format="yuv4mpegpipe") as out:
+        stream = out.add_stream("rawvideo", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        for f in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return Path(path)
 
 
 @contextlib.contextmanager
