@@ -25,7 +25,8 @@
 // Tried on SwiftShader and dropped (sum of per-dispatch minima over 15-20 runs, medium, back to
 // back): f16 weight pairs in u32 via unpack2x16float, 118 vs 98 ms (half the weight loads, but the
 // unpack costs more); the same pairs decoded with bit operations (shift, 2^112 rebias, sign), 138
-// vs 100 ms; NC 2 with a 128-invocation slice target, 95 vs 99 ms but no gain per frame.
+// vs 100 ms; two output-channel groups per invocation (NC 2, since removed) with a 128-invocation
+// slice target, 95 vs 99 ms but no gain per frame.
 // What did pay (docs/BENCHMARKS.md): Chromium's SwiftShader (Subzero JIT) emulates every storage
 // load lane by lane, and stubbing the weight loads out made small 36 % faster, the row loads 31 %.
 // So lanes share loads through subgroups of 4 (SG), uint8 weights stay packed 4 to a u32 (QW,
@@ -46,7 +47,6 @@ override WOUT: u32 = 1u;
 override SPLIT: u32 = 1u;   // input-channel slices (1: no scratch, bias and activation here)
 override CPS: u32 = 1u;     // input channels per slice, ceil(CIN / SPLIT)
 override PX: u32 = 4u;      // output pixels per invocation in a row: 1, 2, 4, or 8 for wide layers
-override NC: u32 = 1u;      // output-channel groups (of 4) per invocation: 1 or 2
 override PY: u32 = 1u;      // output rows per invocation: 1, or 2 (same weights, twice the use)
 // SG: subgroups of 4 consecutive invocations (SwiftShader) share loads through subgroupBroadcast.
 // 0 none; 1 the 4 lanes take adjacent pixel groups of one channel group and each loads one column
@@ -238,16 +238,15 @@ fn row_b_any(o: u32, k: Cols, mask: Row, lane: u32) -> Row {
 struct Rows6 { x0: Row, x1: Row, x2: Row, x3: Row, x4: Row, x5: Row }
 
 // One channel's kernel rows against its distinct input rows, for the two output rows.
-fn taps_rows(acc: ptr<function, Acc>, acc2: ptr<function, Acc>, accB: ptr<function, Acc>, accB2: ptr<function, Acc>,
-             c: u32, cout4: u32, og: u32, ky0: u32, x: Rows6, lane: u32, qa: vec4f, qb: vec4f) {
+fn taps_rows(acc: ptr<function, Acc>, acc2: ptr<function, Acc>, c: u32, cout4: u32, og: u32, ky0: u32, x: Rows6, lane: u32, qa: vec4f, qb: vec4f) {
   if (KIND == 0u) {
-    taps(acc, acc2, accB, accB2, (c * 4u) * cout4 + og, x.x0, x.x2, lane, qa, qb);
-    taps(acc, acc2, accB, accB2, (c * 4u + 1u) * cout4 + og, x.x1, x.x3, lane, qa, qb);
-    taps(acc, acc2, accB, accB2, (c * 4u + 2u) * cout4 + og, x.x2, x.x4, lane, qa, qb);
-    taps(acc, acc2, accB, accB2, (c * 4u + 3u) * cout4 + og, x.x3, x.x5, lane, qa, qb);
+    taps(acc, acc2, (c * 4u) * cout4 + og, x.x0, x.x2, lane, qa, qb);
+    taps(acc, acc2, (c * 4u + 1u) * cout4 + og, x.x1, x.x3, lane, qa, qb);
+    taps(acc, acc2, (c * 4u + 2u) * cout4 + og, x.x2, x.x4, lane, qa, qb);
+    taps(acc, acc2, (c * 4u + 3u) * cout4 + og, x.x3, x.x5, lane, qa, qb);
   } else {
-    taps(acc, acc2, accB, accB2, (c * 4u + ky0) * cout4 + og, x.x1, x.x2, lane, qa, qb);
-    taps(acc, acc2, accB, accB2, (c * 4u + ky0 + 2u) * cout4 + og, x.x0, x.x1, lane, qa, qb);
+    taps(acc, acc2, (c * 4u + ky0) * cout4 + og, x.x1, x.x2, lane, qa, qb);
+    taps(acc, acc2, (c * 4u + ky0 + 2u) * cout4 + og, x.x0, x.x1, lane, qa, qb);
   }
 }
 
@@ -294,9 +293,8 @@ fn store(acc: vec4f, og: u32, oy: u32, ox: u32) {
   if (ch + 3u < COUT) { emit(i + 3u * n, v.w); }
 }
 
-// Output-channel groups of 4, rounded up to a multiple of NC (weights and bias are padded so).
-// SG 2 takes channel groups 4 at a time.
-fn ogs() -> u32 { return select(NC, 4u, SG == 2u); }
+// Output-channel groups of 4; SG 2 takes them 4 at a time (weights and bias are padded so).
+fn ogs() -> u32 { return select(1u, 4u, SG == 2u); }
 fn cout4p() -> u32 { return (COUT + 4u * ogs() - 1u) / (4u * ogs()) * ogs(); }
 
 fn put(acc: vec4f, s: u32, og: u32, oy: u32, ox: u32, b0: vec4f) {
@@ -319,8 +317,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   var rest = idx / xgroups;
   let yb = rest % (HOUT / PY);
   rest = rest / (HOUT / PY);
-  var og = (rest % (cout4 / NC)) * NC;
-  var s = rest / (cout4 / NC);
+  var og = rest % cout4;
+  var s = rest / cout4;
   if (SG == 2u) {
     og = (rest % (cout4 / 4u)) * 4u + lane;
     s = rest / (cout4 / 4u);
@@ -336,8 +334,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let z = vec4f(0.0);
   var acc = Acc(z, z, z, z, z, z, z, z);
   var acc2 = Acc(z, z, z, z, z, z, z, z);
-  var accB = Acc(z, z, z, z, z, z, z, z);    // NC == 2: output channels 4 og + 4 .. 4 og + 7
-  var accB2 = Acc(z, z, z, z, z, z, z, z);
   let k = cols(select(i32(ox0 >> 1u) - 1, i32(ox0 * 2u) - 1, KIND == 0u));
   // QW: the dequantization of this channel group, after the biases in the same buffer
   var qa = vec4f(0.0);
@@ -379,7 +375,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
         x.x4 = row_a_any(o + r4, k, m4, lane);
         x.x5 = row_a_any(o + r5, k, m5, lane);
       }
-      taps_rows(&acc, &acc2, &accB, &accB2, c, cout4, og, ky0, x, lane, qa, qb);
+      taps_rows(&acc, &acc2, c, cout4, og, ky0, x, lane, qa, qb);
     }
     for (var c = max(c0, CA); c < c1; c++) {
       let o = (c - CA) * plane;
@@ -390,7 +386,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
         x.x4 = row_b_any(o + r4, k, m4, lane);
         x.x5 = row_b_any(o + r5, k, m5, lane);
       }
-      taps_rows(&acc, &acc2, &accB, &accB2, c, cout4, og, ky0, x, lane, qa, qb);
+      taps_rows(&acc, &acc2, c, cout4, og, ky0, x, lane, qa, qb);
     }
   }
   // PY 1 (output rows too few to pair): one output row, kernel row by kernel row; SG needs PY 2
@@ -405,11 +401,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     let r = u32(iy) * WIN;
     for (var c = c0; c < min(c1, CA); c++) {
       let x = row_a(c * plane + r, k, k.m);
-      taps(&acc, &acc2, &accB, &accB2, (c * 4u + ky) * cout4 + og, x, x, lane, qa, qb);
+      taps(&acc, &acc2, (c * 4u + ky) * cout4 + og, x, x, lane, qa, qb);
     }
     for (var c = max(c0, CA); c < c1; c++) {
       let x = row_b((c - CA) * plane + r, k, k.m);
-      taps(&acc, &acc2, &accB, &accB2, (c * 4u + ky) * cout4 + og, x, x, lane, qa, qb);
+      taps(&acc, &acc2, (c * 4u + ky) * cout4 + og, x, x, lane, qa, qb);
     }
   }
 
@@ -417,24 +413,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let b0 = bias[og];
   put_row(acc, s, og, oy, ox0, b0);
   if (PY == 2u) { put_row(acc2, s, og, oy2, ox0, b0); }
-  if (NC == 2u) {
-    let b1 = bias[og + 1u];
-    put_row(accB, s, og + 1u, oy, ox0, b1);
-    if (PY == 2u) { put_row(accB2, s, og + 1u, oy2, ox0, b1); }
-  }
 }
 
-// One input channel's kernel row against one or two rows of input, for one or two channel groups.
-fn taps(acc: ptr<function, Acc>, acc2: ptr<function, Acc>, accB: ptr<function, Acc>, accB2: ptr<function, Acc>,
-        wi: u32, x1: Row, x2: Row, lane: u32, qa: vec4f, qb: vec4f) {
+// One input channel's kernel row against one or two rows of input, for one channel group.
+fn taps(acc: ptr<function, Acc>, acc2: ptr<function, Acc>, wi: u32, x1: Row, x2: Row, lane: u32, qa: vec4f, qb: vec4f) {
   let m = wmat(wi, lane, qa, qb);
   tap(acc, m, x1);
   if (PY == 2u) { tap(acc2, m, x2); }
-  if (NC == 2u) {
-    let mb = mat4x4f(w[wi + 1u]);
-    tap(accB, mb, x1);
-    if (PY == 2u) { tap(accB2, mb, x2); }
-  }
 }
 
 fn put_row(acc: Acc, s: u32, og: u32, oy: u32, ox0: u32, b0: vec4f) {
