@@ -6,7 +6,7 @@
 
 import { bicubicMatrix } from "./degrade.js";
 import { CentreSquareReader, centreSquare } from "./frame-pixels.js";
-import { layerWeightsF32 } from "./modelfile.js";
+import { layerPlan, packLayer } from "./webgpu-plan.js";
 
 const shaderCache = new Map();
 async function shaderText(name) {
@@ -44,24 +44,6 @@ function convSource(src, f16, subgroups) {
   const code = specialise(src, f16);
   if (!subgroups) return code + SUBGROUP_STUBS;
   return "enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n" + code + SUBGROUP_HELPERS;
-}
-
-function floatToHalf(f) {
-  const b = new DataView(new ArrayBuffer(4));
-  b.setFloat32(0, f);
-  const x = b.getUint32(0);
-  const sign = (x >>> 16) & 0x8000, exp = (x >>> 23) & 0xff, mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    const m = (mant | 0x800000) >> (1 - e);
-    return sign | ((m + 0x1000 + ((m >> 13) & 1) - 1) >> 13);  // round half to even
-  }
-  const h = sign | (e << 10) | (mant >> 13);
-  const rest = mant & 0x1fff;
-  return rest > 0x1000 || (rest === 0x1000 && (h & 1)) ? h + 1 : h;
 }
 
 /** Four (index, weight) taps per output row of torch's bicubic matrix (edge taps merged). */
@@ -102,6 +84,8 @@ class WebGPUEngine {
     this.canvas = canvas;
     this.degradedCanvas = options.degradedCanvas || null;
     this.preferF32 = !!options.preferF32;
+    // profiling and tests only: {px, py, invocations, sgMode, qw: 0} (webgpu-plan.js), {sg: 0} no subgroups,
+    // {externalCopy} the direct texture copy
     this.tuning = options.tuning || {};
     this.liveBuffers = 0;   // GPU buffers alive now (the leak test watches this)
     this.gpuMs = null;      // GPU time of the last timed frame, where timestamp-query exists
@@ -174,64 +158,42 @@ class WebGPUEngine {
   }
 
   async _build(f16) {
-    const dev = this.device, m = this.model, R = m.config.resolution, deg = m.degradation;
+    const dev = this.device;
     this.f16 = f16;
-    const esize = f16 ? 2 : 4;
-    const S = GPUBufferUsage.STORAGE, U = GPUBufferUsage.UNIFORM, CD = GPUBufferUsage.COPY_DST, CS = GPUBufferUsage.COPY_SRC;
     const [convSrc, degSrc, presentSrc] = await Promise.all(["conv.wgsl", "degrade.wgsl", "present.wgsl"].map(shaderText));
     dev.pushErrorScope("validation");
-    const convModule = dev.createShaderModule({ code: convSource(convSrc, f16, this.subgroups), label: "conv" });
-    const degModule = dev.createShaderModule({ code: specialise(degSrc, f16), label: "degrade" });
-    const presentModule = dev.createShaderModule({ code: specialise(presentSrc, f16), label: "present" });
+    await this._buildDegradation(dev.createShaderModule({ code: specialise(degSrc, f16), label: "degrade" }));
+    await this._buildLayers(dev.createShaderModule({ code: convSource(convSrc, f16, this.subgroups), label: "conv" }));
+    await this._buildPresentation(dev.createShaderModule({ code: specialise(presentSrc, f16), label: "present" }));
+    this._buildTimer();
+    const err = await dev.popErrorScope();
+    if (err) throw new Error(`WebGPU kernels failed to build: ${err.message.split("\n")[0]}`);
+  }
 
-    // degradation
+  // The degradation's buffers (bicubic taps, the pooled grid, the degraded input) and pipelines.
+  async _buildDegradation(module) {
+    const dev = this.device, R = this.model.config.resolution, deg = this.model.degradation;
+    const S = GPUBufferUsage.STORAGE, U = GPUBufferUsage.UNIFORM, CD = GPUBufferUsage.COPY_DST, CS = GPUBufferUsage.COPY_SRC;
     const taps = bicubicTaps(deg.grid, R, deg.bicubic_a);
     this.degParams = this.buffer(48, U | CD);
     this.small = this.buffer((deg.grid * deg.grid + 1) * 4, S);
     this.tapIdx = this.buffer(taps.idx.byteLength, S, taps.idx);
     this.tapW = this.buffer(taps.wts.byteLength, S, taps.wts);
     this.colsum = this.buffer(taps.colsum.byteLength, S, taps.colsum);
-    this.degraded = this.buffer(R * R * esize, S | CS);
+    this.degraded = this.buffer(R * R * (this.f16 ? 2 : 4), S | CS);
     this.upTmp = this.buffer(deg.grid * R * 4, S);
     const entries = ["poolrows", "poolcells", "mean", "upcols", "upsample"];
     const pipes = await Promise.all(entries.map((entryPoint) =>
-      dev.createComputePipelineAsync({ layout: "auto", compute: { module: degModule, entryPoint } })));
+      dev.createComputePipelineAsync({ layout: "auto", compute: { module, entryPoint } })));
     this.degPipes = Object.fromEntries(entries.map((e, i) => [e, pipes[i]]));
+  }
 
-    // generator layers
-    const smoothing = this.buffer(16, U | CD);
-    this.smoothingBuf = smoothing;
-    const outputs = [];
-    this.layers = [];
-    const nDown = m.config.down.length;
-    const tune = this.tuning;   // profiling and tests only: {px, py, nc, invocations, sg: 0, sgMode, qw: 0,
-                               // externalCopy} override the choices below
-    const plans = m.layers.map((L) => {
-      const up = L.kind === "up", hout = up ? L.inSide * 2 : L.inSide / 2;
-      const px = Math.min(hout, tune.px ?? 8);   // pixels per invocation in a row: 1, 2, 4 or 8
-      // rows per invocation (up: two rows of the same parity, so 4 or more rows); each weight is
-      // loaded once per invocation, so a 2x2 down output takes both rows in one
-      const py = hout >= (up ? 4 : 2) ? tune.py ?? 2 : 1;
-      const xgroups = Math.ceil(hout / px);
-      // subgroup sharing (conv.wgsl SG): an up layer whose rows hold a multiple of 4 pixel groups
-      // shares the weights (1), other layers of 8 or more wide rows share the input rows (2)
-      let sg = 0;
-      if (this.subgroups && px === 8 && py === 2 && !tune.nc) {
-        sg = up && xgroups % 4 === 0 ? 1 : L.cout >= 16 ? 2 : 0;   // SG 2 below 16 channels: slower
-        if (tune.sgMode === 2 || (tune.sgMode === 1 && xgroups % 4 === 0)) sg = tune.sgMode;   // profiling, tests
-      }
-      const nc = sg ? 1 : tune.nc ?? 1;   // channel groups of 4 per invocation
-      const ogs = sg === 2 ? 4 : nc;      // weights and bias padded to a multiple of ogs groups
-      const cout4 = Math.ceil(L.cout / (4 * ogs)) * ogs;
-      const base = (cout4 / nc) * (hout / py) * xgroups;
-      // invocations to aim for: a software adapter wants a few big workgroups (one per core), a GPU
-      // thousands of invocations
-      const target = tune.invocations ?? (this.software ? 256 : 4096);
-      let split = base >= target || L.cin < 32 ? 1 : Math.min(Math.ceil(target / base), Math.floor(L.cin / 16));
-      const cps = Math.ceil(L.cin / split);
-      split = Math.ceil(L.cin / cps);
-      return { up, hout, cout4, base, split, cps, px, py, nc, sg };
-    });
+  // The generator: per layer (webgpu-plan.js) its packed weights, output buffer, pipelines and bind group.
+  async _buildLayers(module) {
+    const dev = this.device, m = this.model, f16 = this.f16;
+    const S = GPUBufferUsage.STORAGE, U = GPUBufferUsage.UNIFORM, CD = GPUBufferUsage.COPY_DST, CS = GPUBufferUsage.COPY_SRC;
+    this.smoothingBuf = this.buffer(16, U | CD);
+    const plans = layerPlan(m, { software: this.software, subgroups: this.subgroups, tuning: this.tuning });
     const scratchSize = Math.max(16, ...plans.map((p) => (p.split > 1 ? p.split * p.cout4 * p.hout * p.hout * 16 : 0)));
     const scratch = this.buffer(scratchSize, S);
     const stage = GPUShaderStage.COMPUTE;
@@ -244,80 +206,47 @@ class WebGPUEngine {
     ] });
     const unused = this.buffer(64, S);   // for the weight binding a layer does not read (one mat4x4)
     const convLayout = dev.createPipelineLayout({ bindGroupLayouts: [convGroupLayout] });
-    let input = this.degraded, inputCh = m.config.in_channels;
-    for (let i = 0; i < m.layers.length; i++) {
-      const L = m.layers[i];
-      const { up, hout, cout4, base, split, cps, px, py, nc, sg } = plans[i];
-      const hin = L.inSide;
-      // uint8 files keep their bytes on the GPU (a quarter of the loads), others are unpacked at load
-      const qw = L.scale && nc === 1 && tune.qw !== 0;
-      // mat4x4 per (c, ky, og): column kx, row o & 3 (qw: the same order, a byte each)
-      const n = L.cin * 16 * cout4 * 4;
-      const packed = qw ? new Uint8Array(n) : f16 ? new Uint16Array(n) : new Float32Array(n);
-      const w = qw ? L.weight : layerWeightsF32(L);
-      for (let o = 0; o < L.cout; o++)
-        for (let c = 0; c < L.cin; c++)
-          for (let k = 0; k < 16; k++) {
-            const v = w[(o * L.cin + c) * 16 + k];
-            packed[((((c * 4 + (k >> 2)) * cout4 + (o >> 2)) * 4 + (k & 3)) * 4) + (o & 3)] = f16 && !qw ? floatToHalf(v) : v;
-          }
-      // biases, then for qw w = qa * (q / 255) + qb per output channel: qa = 255 scale, qb = -scale zero
-      const bias = new Float32Array(cout4 * 4 * (qw ? 3 : 1));
-      bias.set(L.bias);
-      if (qw) for (let o = 0; o < L.cout; o++) {
-        bias[cout4 * 4 + o] = 255 * L.scale[o];
-        bias[cout4 * 8 + o] = -L.scale[o] * L.zero[o];
-      }
-      const wBuf = this.buffer(packed.byteLength, S, packed);
-      const bBuf = this.buffer(bias.byteLength, S, bias);
-      const last = i === m.layers.length - 1;
-      const out = this.buffer(L.cout * hout * hout * esize, S | CS);
-      // the skip: up layer j (j >= 1) reads the previous up output, then down layer nDown-1-j
-      let a = input, b = input, ca = L.cin;
-      if (up && i > nDown) {
-        a = outputs[i - 1];
-        b = outputs[2 * nDown - 1 - i];
-        ca = m.layers[i - 1].cout;
-      } else if (i > 0) {
-        a = b = outputs[i - 1];
-      }
-      const constants = {
-        KIND: up ? 1 : 0, ACT: L.activation === "leaky" ? 0 : L.activation === "relu" ? 1 : 2,
-        SLOPE: L.slope || 0, CA: ca, CIN: L.cin, COUT: L.cout, HIN: hin, WIN: hin, HOUT: hout, WOUT: hout,
-        SPLIT: split, CPS: cps, PX: px, PY: py, NC: nc, SG: sg, QW: qw ? 1 : 0,
-      };
-      const label = `${L.name} ${L.kind} ${L.cin}->${L.cout} @${hout}${sg ? ` sg${sg}` : ""}${qw ? " u8" : ""}`;
+    const outputs = [];
+    this.layers = [];
+    for (const [i, L] of m.layers.entries()) {
+      const p = plans[i], last = i === m.layers.length - 1;
+      const packed = packLayer(L, p.cout4, f16, p.qw);
+      const wBuf = this.buffer(packed.weights.byteLength, S, packed.weights);
+      const bBuf = this.buffer(packed.bias.byteLength, S, packed.bias);
+      const out = this.buffer(L.cout * p.hout * p.hout * (f16 ? 2 : 4), S | CS);
+      const [a, b] = [p.a, p.b].map((j) => (j < 0 ? this.degraded : outputs[j]));
       // the output layer twice: without the read of the previous output (smoothing off), and with it
       // (one explicit layout, so that both variants take the same bind group)
       const variants = (entryPoint) => Promise.all((last ? [0, 1] : [1]).map((SMOOTH) =>
-        dev.createComputePipelineAsync({ layout: convLayout, compute: { module: convModule, entryPoint, constants: { ...constants, SMOOTH } } })));
+        dev.createComputePipelineAsync({ layout: convLayout, compute: { module, entryPoint, constants: { ...p.constants, SMOOTH } } })));
       const [pipe, pipeSmooth] = await variants("main");
       const bind = dev.createBindGroup({ layout: convGroupLayout, entries: [
         { binding: 0, resource: { buffer: a } }, { binding: 1, resource: { buffer: b } },
-        { binding: 2, resource: { buffer: qw ? unused : wBuf } }, { binding: 3, resource: { buffer: bBuf } },
-        { binding: 4, resource: { buffer: out } }, { binding: 5, resource: { buffer: smoothing } },
-        { binding: 6, resource: { buffer: scratch } }, { binding: 7, resource: { buffer: qw ? wBuf : unused } },
+        { binding: 2, resource: { buffer: p.qw ? unused : wBuf } }, { binding: 3, resource: { buffer: bBuf } },
+        { binding: 4, resource: { buffer: out } }, { binding: 5, resource: { buffer: this.smoothingBuf } },
+        { binding: 6, resource: { buffer: scratch } }, { binding: 7, resource: { buffer: p.qw ? wBuf : unused } },
       ] });
-      this.layers.push({ label: split > 1 ? `${label} (${split} slices)` : label, pipe, pipeSmooth, bind,
-                         groups: this._grid(Math.ceil((base * split) / 64)) });
-      if (split > 1) {
+      this.layers.push({ label: p.split > 1 ? `${p.label} (${p.split} slices)` : p.label, pipe, pipeSmooth, bind,
+                         groups: this._grid(p.groups) });
+      if (p.split > 1) {
         const [fpipe, fpipeSmooth] = await variants("finish");
         this.layers.push({ label: `${L.name} finish`, pipe: fpipe, pipeSmooth: fpipeSmooth, bind,
-                           groups: this._grid(Math.ceil((cout4 * hout * hout) / 64)) });
+                           groups: this._grid(p.finishGroups) });
       }
       outputs.push(out);
-      if (last) this.output = out;
-      input = out;
-      inputCh = L.cout;
     }
-    this.outChannels = inputCh;
+    this.output = outputs[outputs.length - 1];
+    this.outChannels = m.layers[m.layers.length - 1].cout;
+  }
 
-    // presentation
+  // The present pass: the output (and the degraded input, where a second canvas shows it) onto canvases.
+  async _buildPresentation(module) {
+    const dev = this.device, R = this.model.config.resolution;
     this.format = navigator.gpu.getPreferredCanvasFormat();
     const presentPipe = await dev.createRenderPipelineAsync({
       layout: "auto",
-      vertex: { module: presentModule, entryPoint: "vs" },
-      fragment: { module: presentModule, entryPoint: "fs", targets: [{ format: this.format }] },
+      vertex: { module, entryPoint: "vs" },
+      fragment: { module, entryPoint: "fs", targets: [{ format: this.format }] },
       primitive: { topology: "triangle-list" },
     });
     this.views = [];
@@ -326,7 +255,7 @@ class WebGPUEngine {
       canvas.height = R;
       const ctx = canvas.getContext("webgpu");
       ctx.configure({ device: dev, format: this.format, alphaMode: "opaque" });
-      const uni = this.buffer(16, U | CD);
+      const uni = this.buffer(16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
       const bind = dev.createBindGroup({ layout: presentPipe.getBindGroupLayout(0), entries: [
         { binding: 0, resource: { buffer: buf } }, { binding: 1, resource: { buffer: uni } }] });
       this.views.push({ ctx, uni, bind, channels, mirror: -1 });
@@ -334,15 +263,16 @@ class WebGPUEngine {
     this.presentPipe = presentPipe;
     addView(this.canvas, this.output, this.outChannels);
     if (this.degradedCanvas) addView(this.degradedCanvas, this.degraded, 1);
+  }
 
-    if (dev.features.has("timestamp-query")) {
-      this.querySet = dev.createQuerySet({ type: "timestamp", count: 2 });
-      this.queryResolve = this.buffer(16, GPUBufferUsage.QUERY_RESOLVE | CS);
-      this.queryRead = this.buffer(16, GPUBufferUsage.MAP_READ | CD);
-      this.queryBusy = false;
-    }
-    const err = await dev.popErrorScope();
-    if (err) throw new Error(`WebGPU kernels failed to build: ${err.message.split("\n")[0]}`);
+  // GPU time of a frame, where the adapter has timestamp-query.
+  _buildTimer() {
+    const dev = this.device;
+    if (!dev.features.has("timestamp-query")) return;
+    this.querySet = dev.createQuerySet({ type: "timestamp", count: 2 });
+    this.queryResolve = this.buffer(16, GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC);
+    this.queryRead = this.buffer(16, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    this.queryBusy = false;
   }
 
   _grid(n) {
