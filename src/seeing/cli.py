@@ -221,14 +221,12 @@ def train(data_sources, preset, down, up, up_mode, l1_weight, spectral_weight, l
     rank0 = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 reports and serves
     server = _start_live_server(Path(out), host, port) if live and rank0 else None
     from .train import train as run_training
-    hook = os.environ.get("SEEING_INTERRUPT_AT_STEP")  # test hook: a real SIGINT after N steps
     try:
         run_training(list(data_sources), out, cfg, preset="custom" if custom else preset, epochs=epochs, up=up_mode,
                      lowpass_weight=lowpass_weight, l1_weight=l1_weight, spectral_weight=spectral_weight,
                      minutes=minutes, live=live, cpu_bf16=cpu_bf16, channels_last=channels_last,
                      batch_size=batch_size, lr=lr, seed=seed, resume=resume, device=device, workers=workers,
-                     save_every=save_every, disc_width=disc_width, interrupt_at_step=int(hook) if hook else None,
-                     log=lambda m: click.echo(m, err=True))
+                     save_every=save_every, disc_width=disc_width, log=lambda m: click.echo(m, err=True))
     except KeyboardInterrupt:
         _stop(server)
         sys.exit(130)

@@ -430,6 +430,267 @@ class _StopFlag:
             signal.signal(signal.SIGINT, self.previous)
 
 
+@dataclass
+class _Run:
+    """One invocation of `train`: its configs, data, nets and optimizers, and where it stands (set up by
+    _set_up, advanced by _train_epoch and _end_epoch)."""
+    out: Path
+    rank: int
+    world: int
+    dev: torch.device
+    gen_cfg: GeneratorConfig
+    deg: DegradeParams
+    tcfg: TrainConfig
+    budget: Budget
+    amp: bool
+    say: object  # log on rank 0, nothing elsewhere
+    ds: object  # data.Dataset
+    cache: torch.Tensor  # (N, L, L, 3) uint8: every image decoded once
+    train_idx: torch.Tensor
+    gen: torch.nn.Module
+    disc: torch.nn.Module
+    g_model: torch.nn.Module  # gen, or its DistributedDataParallel wrapper under torchrun
+    d_model: torch.nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    held_inp: torch.Tensor = None  # held-out pairs: the whole image at the model's resolution
+    held_target: torch.Tensor = None
+    blur: torch.Tensor = None  # the live degradation's blur matrix, for the low-pass loss
+    start_epoch: int = 0
+    step: int = 0
+    steps_this_run: int = 0
+    partial: dict | None = None  # {"batch", "acc", "pair_rng"} of a run stopped mid-epoch
+    metrics: dict = field(default_factory=dict)
+
+    def checkpoint(self, epoch_done: int, partial: dict | None = None) -> dict:
+        cfg = {"generator": self.gen_cfg.to_dict(), "degradation": self.deg.to_dict(), "train": self.tcfg.to_dict()}
+        return {"generator": self.gen.state_dict(), "discriminator": self.disc.state_dict(),
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+                "config": cfg, "epoch": epoch_done, "step": self.step, "rng": rng_state(), "metrics": self.metrics,
+                "partial": partial, "version": CHECKPOINT_VERSION}
+
+
+def _run_configs(out: Path, resume: bool, dev, data, gen_cfg, epochs, **train_args):
+    """(checkpoint or None, data, GeneratorConfig, DegradeParams, TrainConfig) of a new or resumed run."""
+    if resume:
+        ckpt = load_checkpoint(out, map_location=dev)
+        gen_cfg = GeneratorConfig.from_dict(ckpt["config"]["generator"])
+        deg = DegradeParams.from_dict(ckpt["config"]["degradation"])
+        tc = {"up": up_mode(ckpt), "cpu_bf16": False, "channels_last": False, **ckpt["config"]["train"]}  # older runs: fp32
+        tcfg = TrainConfig(**{k: v for k, v in tc.items() if k in TrainConfig.__dataclass_fields__})
+        tcfg.epochs = epochs
+        return ckpt, list(data) or list(tcfg.data), gen_cfg, deg, tcfg
+    if (out / "last.pt").exists():
+        raise UserError(f"{out} already holds a run; add --resume to continue it, or choose another --out")
+    gen_cfg = gen_cfg or GeneratorConfig()
+    deg = DegradeParams(resolution=gen_cfg.resolution, grid=default_grid(gen_cfg.resolution))
+    a = train_args
+    tcfg = TrainConfig(preset=a["preset"], epochs=epochs, batch_size=a["batch_size"], lr=a["lr"], seed=a["seed"],
+                       data=[str(d) for d in data], disc_width=a["disc_width"] or DISC_WIDTH.get(a["preset"], 16),
+                       load_size=round(gen_cfg.resolution * max(deg.scale_range)), save_every=a["save_every"],
+                       workers=a["workers"], up=a["up"], lowpass_weight=a["lowpass_weight"], l1_weight=a["l1_weight"],
+                       spectral_weight=a["spectral_weight"])
+    return None, data, gen_cfg, deg, tcfg
+
+
+def _set_up(data, out, gen_cfg, epochs, resume, device, workers, minutes, cpu_bf16, channels_last, progress, log,
+            **train_args) -> _Run:
+    """Everything a run needs before its first step: configs (new or resumed), the data decoded once, the nets
+    and optimizers initialised from the seed (or restored), and the held-out pairs."""
+    from .data import load_dataset
+    from .degrade import blur_matrix
+
+    rank, world, dev = init_distributed(device)
+    out = Path(out)
+    ckpt, data, gen_cfg, deg, tcfg = _run_configs(out, resume, dev, data, gen_cfg, epochs, workers=workers,
+                                                  **train_args)
+    if train_args["batch_size"] < 1 or (epochs is not None and epochs < 1):
+        raise UserError("--batch-size and --epochs must be at least 1")
+    if epochs is None and minutes is None:
+        raise UserError("give --epochs, --minutes or both")
+    budget = Budget(minutes)
+    if cpu_bf16 is not None:
+        tcfg.cpu_bf16 = cpu_bf16
+    if channels_last is not None:
+        tcfg.channels_last = channels_last
+    say = log if rank == 0 else (lambda *a, **k: None)
+
+    # Data: decoded once into a uint8 cache; each batch is augmented and degraded on the device.
+    ds = load_dataset(data, side=tcfg.load_size, workers=workers, progress=progress and rank == 0,
+                      warn=(lambda m: say(m)) if rank == 0 else (lambda m: None))
+    if math.ceil(len(ds.train) / world) < 2:
+        raise UserError(f"{len(ds.names)} images are too few: training needs at least 2 per process besides "
+                        f"the held-out ones")
+
+    # Nets and optimizers, initialised from the seed (identical on every rank).
+    torch.manual_seed(tcfg.seed)
+    np.random.seed(tcfg.seed % 2 ** 32)
+    random.seed(tcfg.seed)
+    gen, disc = Generator(gen_cfg, up=tcfg.up), PatchGAN(gen_cfg.in_channels + gen_cfg.out_channels, tcfg.disc_width)
+    init_weights(gen)
+    init_weights(disc)
+    layout = torch.channels_last if tcfg.channels_last else torch.contiguous_format
+    gen.to(dev, memory_format=layout).train()
+    disc.to(dev, memory_format=layout).train()
+    amp = use_autocast(tcfg, dev)
+    run = _Run(out, rank, world, dev, gen_cfg, deg, tcfg, budget, amp, say, ds, torch.from_numpy(ds.images),
+               torch.tensor(ds.train, dtype=torch.long), gen, disc, gen, disc,
+               torch.optim.Adam(gen.parameters(), lr=tcfg.lr, betas=tuple(tcfg.betas)),
+               torch.optim.Adam(disc.parameters(), lr=tcfg.lr, betas=tuple(tcfg.betas)),
+               torch.amp.GradScaler(dev.type, enabled=amp and dev.type == "cuda"))  # bfloat16 needs no scaling
+    if ckpt is not None:
+        _restore(run, ckpt)
+    if world > 1:
+        _wrap_ddp(run)
+
+    # Held-out pairs: the whole image at the model's resolution, neutral brightness/contrast.
+    res = gen_cfg.resolution
+    held = ds.heldout[:64] or ds.train[:4]
+    held_rgb = F.interpolate(run.cache[held].permute(0, 3, 1, 2).float().div(255), size=(res, res), mode="bilinear",
+                             align_corners=False, antialias=True).clamp(0, 1)
+    run.held_inp = degrade(held_rgb.double(), deg).float().to(dev)
+    run.held_target = (held_rgb * 2 - 1).to(dev)
+    run.blur = torch.from_numpy(blur_matrix(res, deg)).float().to(dev)
+    return run
+
+
+def _restore(run: _Run, ckpt: dict) -> None:
+    """Nets, optimizers, RNGs and position of a resumed run."""
+    run.gen.load_state_dict(ckpt["generator"])
+    run.disc.load_state_dict(ckpt["discriminator"])
+    run.opt_g.load_state_dict(ckpt["opt_g"])
+    run.opt_d.load_state_dict(ckpt["opt_d"])
+    if run.scaler.is_enabled() and ckpt.get("scaler"):
+        run.scaler.load_state_dict(ckpt["scaler"])
+    run.start_epoch, run.step = int(ckpt["epoch"]), int(ckpt["step"])
+    if ckpt.get("partial") and run.world == 1:  # stopped mid-epoch: continue from that batch
+        run.partial = ckpt["partial"]
+    run.metrics = dict(ckpt.get("metrics") or {})
+    set_rng_state(ckpt["rng"])
+    run.say(f"resuming {run.out} at epoch {run.start_epoch} (step {run.step})")
+
+
+def _wrap_ddp(run: _Run) -> None:
+    """Under torchrun: the nets wrapped for gradient averaging; BatchNorm statistics stay per rank (rank 0's are saved)."""
+    import warnings
+
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    ids = [run.dev.index] if run.dev.type == "cuda" else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        run.g_model = DDP(run.gen, device_ids=ids, broadcast_buffers=False)
+        run.d_model = DDP(run.disc, device_ids=ids, broadcast_buffers=False)
+
+
+def _write_run_files(run: _Run, minutes: float | None) -> None:
+    """Rank 0: the run folder, config.json, heldout.json, metrics.jsonl cut back to the checkpoint; one line."""
+    out, tcfg = run.out, run.tcfg
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "samples").mkdir(exist_ok=True)
+    config = {"generator": run.gen_cfg.to_dict(), "degradation": run.deg.to_dict(), "train": tcfg.to_dict()}
+    atomic_write(out / "config.json", [json.dumps(config, indent=2).encode()])
+    atomic_write(out / "heldout.json", [json.dumps([run.ds.names[i] for i in run.ds.heldout], indent=1).encode()])
+    metrics_path = out / "metrics.jsonl"
+    if metrics_path.exists():  # drop lines of epochs the checkpoint does not hold
+        lines = [ln for ln in metrics_path.read_text().splitlines() if ln.strip()]
+        keep = [ln for ln in lines if json.loads(ln).get("epoch", 0) <= run.start_epoch]
+        atomic_write(metrics_path, [("\n".join(keep) + "\n" if keep else "").encode()])
+    run.say(f"training {tcfg.preset} ({sum(p.numel() for p in run.gen.parameters()):,} params) on {len(run.ds.train)} "
+            f"images ({len(run.ds.heldout)} held out) for " + (f"{tcfg.epochs} epochs" if tcfg.epochs else "")
+            + (" at most " if tcfg.epochs and minutes else "") + (f"{minutes:g} minutes" if minutes else "")
+            + f" on {run.dev}" + (f" x {run.world}" if run.world > 1 else "")
+            + (", bfloat16 autocast" if run.amp and run.dev.type == "cpu" else "")
+            + (", channels-last" if tcfg.channels_last else ""))
+
+
+def _train_epoch(run: _Run, epoch: int, stop, progress: bool, interrupt_at_step: int | None) -> dict | None:
+    """One epoch's steps (from where a stopped run left off); returns the epoch's loss sums, or None where the
+    time budget ran out (then OUT/last.pt holds the position). Ctrl-C saves the same way, then raises."""
+    from tqdm import tqdm
+
+    tcfg, out = run.tcfg, run.out
+    batches = epoch_batches(len(run.ds.train), tcfg.batch_size, tcfg.seed, epoch, run.rank, run.world)
+    pair_gen = torch.Generator().manual_seed(_mix(tcfg.seed, epoch, run.rank, 1))
+    acc = {"g_gan": 0.0, "g_l1": 0.0, "d": 0.0, "n": 0, "images": 0, "seconds": 0.0}
+    first = 0
+    if run.partial and run.partial["batch"]:
+        first, acc = run.partial["batch"], dict(run.partial["acc"])
+        pair_gen.set_state(run.partial["pair_rng"])
+        run.partial = None
+    bar = tqdm(total=len(batches), initial=first, desc=epoch_label(epoch, tcfg.epochs), unit="batch",
+               disable=not progress or run.rank != 0, leave=False, dynamic_ncols=True)
+    for b in range(first, len(batches)):
+        out_of_time = run.world == 1 and run.steps_this_run > 0 and run.budget.spent()  # torchrun: at epoch ends
+        if stop.requested or out_of_time:
+            bar.close()
+            if run.rank == 0:
+                _save(out / "last.pt", run.checkpoint(epoch, {"batch": b, "acc": acc, "pair_rng": pair_gen.get_state()}))
+                run.say(f"{'time budget spent' if out_of_time else 'interrupted'}: saved {out / 'last.pt'} "
+                        f"(epoch {epoch + 1}, batch {b}); continue with --resume")
+            if stop.requested:
+                raise KeyboardInterrupt
+            return None
+        t0 = time.perf_counter()
+        idx = run.train_idx[torch.tensor(batches[b])]
+        rgb = run.cache[idx].to(run.dev, non_blocking=True).permute(0, 3, 1, 2).float().div_(255)
+        inp, target = (to_layout(t, tcfg.channels_last) for t in training_pair(rgb, run.deg, pair_gen))
+        losses = gan_step(run.g_model, run.d_model, run.opt_g, run.opt_d, run.scaler, inp, target, tcfg.l1_weight,
+                          run.amp, freeze_d=run.world == 1, lowpass_weight=tcfg.lowpass_weight, blur=run.blur,
+                          spectral_weight=tcfg.spectral_weight)
+        run.step += 1
+        run.steps_this_run += 1
+        for k in ("g_gan", "g_l1", "d"):
+            acc[k] += float(losses[k]) * len(idx)
+        acc["n"] += len(idx)
+        acc["images"] += len(idx) * run.world
+        acc["seconds"] += time.perf_counter() - t0
+        bar.update(1)
+        bar.set_postfix(g_l1=f"{acc['g_l1'] / acc['n']:.4f}", g_gan=f"{acc['g_gan'] / acc['n']:.3f}",
+                        d=f"{acc['d'] / acc['n']:.3f}", img_s=f"{acc['images'] / acc['seconds']:.1f}",
+                        **run.budget.postfix())
+        if interrupt_at_step is not None and run.steps_this_run == interrupt_at_step:
+            signal.raise_signal(signal.SIGINT)
+    bar.close()
+    return acc
+
+
+def _end_epoch(run: _Run, epoch: int, acc: dict, live: bool) -> None:
+    """The epoch's losses summed over ranks; on rank 0 its held-out measures, sample grid, checkpoints, live
+    model, metrics.jsonl line and report (run.metrics)."""
+    sums = torch.tensor([acc["g_gan"], acc["g_l1"], acc["d"], acc["n"]], dtype=torch.float64)
+    if run.world > 1:
+        import torch.distributed as dist
+        dist.all_reduce(sums)
+    if run.rank != 0:
+        return
+    out, tcfg = run.out, run.tcfg
+    metrics = {"epoch": epoch + 1, "step": run.step, "g_gan": sums[0].item() / sums[3].item(),
+               "g_l1": sums[1].item() / sums[3].item(), "d": sums[2].item() / sums[3].item(),
+               "images_per_s": acc["images"] / max(acc["seconds"], 1e-9)}
+    held_metrics, held_out = evaluate(run.gen, run.held_inp, run.held_target, run.deg)
+    metrics.update(held_metrics)
+    run.metrics = metrics
+    grid = sample_grid(run.held_inp[:4], held_out[:4], run.held_target[:4])
+    from .synth import png_bytes
+    atomic_write(out / "samples" / f"epoch_{epoch + 1:03d}.png", [png_bytes(grid)])
+    ck = run.checkpoint(epoch + 1)
+    _save(out / "last.pt", ck)
+    if tcfg.save_every and (epoch + 1) % tcfg.save_every == 0:
+        _save(out / f"epoch_{epoch + 1:03d}.pt", ck)
+    if live:
+        write_live_model(out, run.gen, ck)
+    with open(out / "metrics.jsonl", "a") as f:
+        f.write(json.dumps(metrics) + "\n")
+    run.say(f"{epoch_label(epoch, tcfg.epochs)}: g_l1 {metrics['g_l1']:.4f} g_gan {metrics['g_gan']:.3f} "
+            f"d {metrics['d']:.3f} | held-out L1 {metrics['heldout_l1']:.4f} PSNR {metrics['psnr']:.2f} "
+            f"SSIM {metrics['ssim']:.3f} lattice {metrics['lattice_worst']:.1f} (k {metrics['lattice_worst_k']}) "
+            f"fidelity {metrics['fidelity_db']:.1f} dB detail {metrics['detail']:.2f} "
+            f"colour {metrics['colour']:.1f} | {metrics['images_per_s']:.1f} img/s")
+
+
 def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: GeneratorConfig | None = None,
           preset: str = "small", epochs: int = 10, batch_size: int = 4, lr: float = 2e-4, seed: int = 0,
           resume: bool = False, device: str | None = None, workers: int = 0, save_every: int = 10,
@@ -446,215 +707,33 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
     interrupted (Ctrl-C). `interrupt_at_step` sends this process SIGINT after that many optimizer steps
     (for tests).
     """
-    from tqdm import tqdm
-
-    from .data import load_dataset
-
-    rank, world, dev = init_distributed(device)
-    out = Path(out)
-    ckpt = None
-    if resume:
-        ckpt = load_checkpoint(out, map_location=dev)
-        gen_cfg = GeneratorConfig.from_dict(ckpt["config"]["generator"])
-        deg = DegradeParams.from_dict(ckpt["config"]["degradation"])
-        tc = {"up": up_mode(ckpt), "cpu_bf16": False, "channels_last": False, **ckpt["config"]["train"]}  # older runs: fp32
-        tcfg = TrainConfig(**{k: v for k, v in tc.items() if k in TrainConfig.__dataclass_fields__})
-        tcfg.epochs = epochs
-        data = list(data) or list(tcfg.data)
-    else:
-        if (out / "last.pt").exists():
-            raise UserError(f"{out} already holds a run; add --resume to continue it, or choose another --out")
-        gen_cfg = gen_cfg or GeneratorConfig()
-        deg = DegradeParams(resolution=gen_cfg.resolution, grid=default_grid(gen_cfg.resolution))
-        tcfg = TrainConfig(preset=preset, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                           data=[str(d) for d in data], disc_width=disc_width or DISC_WIDTH.get(preset, 16),
-                           load_size=round(gen_cfg.resolution * max(deg.scale_range)), save_every=save_every,
-                           workers=workers, up=up, lowpass_weight=lowpass_weight, l1_weight=l1_weight,
-                           spectral_weight=spectral_weight)
-    if batch_size < 1 or (epochs is not None and epochs < 1):
-        raise UserError("--batch-size and --epochs must be at least 1")
-    if epochs is None and minutes is None:
-        raise UserError("give --epochs, --minutes or both")
-    budget = Budget(minutes)
-    if cpu_bf16 is not None:
-        tcfg.cpu_bf16 = cpu_bf16
-    if channels_last is not None:
-        tcfg.channels_last = channels_last
-    amp = use_autocast(tcfg, dev)
-    say = log if rank == 0 else (lambda *a, **k: None)
-
-    # Data: decoded once into a uint8 cache; each batch is augmented and degraded on the device.
-    ds = load_dataset(data, side=tcfg.load_size, workers=workers, progress=progress and rank == 0,
-                      warn=(lambda m: say(m)) if rank == 0 else (lambda m: None))
-    cache = torch.from_numpy(ds.images)  # (N, L, L, 3) uint8
-    train_idx = torch.tensor(ds.train, dtype=torch.long)
-    per_rank = math.ceil(len(ds.train) / world)
-    if per_rank < 2:
-        raise UserError(f"{len(ds.names)} images are too few: training needs at least 2 per process besides "
-                        f"the held-out ones")
-
-    # Nets and optimizers, initialised from the seed (identical on every rank).
-    torch.manual_seed(tcfg.seed)
-    np.random.seed(tcfg.seed % 2 ** 32)
-    random.seed(tcfg.seed)
-    gen, disc = Generator(gen_cfg, up=tcfg.up), PatchGAN(gen_cfg.in_channels + gen_cfg.out_channels, tcfg.disc_width)
-    init_weights(gen)
-    init_weights(disc)
-    layout = torch.channels_last if tcfg.channels_last else torch.contiguous_format
-    gen.to(dev, memory_format=layout).train()
-    disc.to(dev, memory_format=layout).train()
-    opt_g = torch.optim.Adam(gen.parameters(), lr=tcfg.lr, betas=tuple(tcfg.betas))
-    opt_d = torch.optim.Adam(disc.parameters(), lr=tcfg.lr, betas=tuple(tcfg.betas))
-    scaler = torch.amp.GradScaler(dev.type, enabled=amp and dev.type == "cuda")  # bfloat16 needs no scaling
-    start_epoch, step, resume_batch, resume_acc, pair_state = 0, 0, 0, None, None
-    if ckpt is not None:
-        gen.load_state_dict(ckpt["generator"])
-        disc.load_state_dict(ckpt["discriminator"])
-        opt_g.load_state_dict(ckpt["opt_g"])
-        opt_d.load_state_dict(ckpt["opt_d"])
-        if scaler.is_enabled() and ckpt.get("scaler"):
-            scaler.load_state_dict(ckpt["scaler"])
-        start_epoch, step = int(ckpt["epoch"]), int(ckpt["step"])
-        partial = ckpt.get("partial")
-        if partial and world == 1:  # stopped mid-epoch: continue from that batch
-            resume_batch, resume_acc, pair_state = partial["batch"], partial["acc"], partial["pair_rng"]
-        set_rng_state(ckpt["rng"])
-        say(f"resuming {out} at epoch {start_epoch} (step {step})")
-    g_model, d_model = gen, disc
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-        ids = [dev.index] if dev.type == "cuda" else None
-        import warnings
-        with warnings.catch_warnings():  # BatchNorm statistics stay per rank (rank 0's are saved)
-            warnings.simplefilter("ignore", FutureWarning)
-            g_model = DDP(gen, device_ids=ids, broadcast_buffers=False)
-            d_model = DDP(disc, device_ids=ids, broadcast_buffers=False)
-
-    def checkpoint(epoch_done: int, metrics: dict | None, partial: dict | None = None) -> dict:
-        return {"generator": gen.state_dict(), "discriminator": disc.state_dict(),
-                "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                "scaler": scaler.state_dict() if scaler.is_enabled() else None,
-                "config": {"generator": gen_cfg.to_dict(), "degradation": deg.to_dict(), "train": tcfg.to_dict()},
-                "epoch": epoch_done, "step": step, "rng": rng_state(), "metrics": metrics or {},
-                "partial": partial, "version": CHECKPOINT_VERSION}
-
-    # Held-out pairs: the whole image at the model's resolution, neutral brightness/contrast.
-    res = gen_cfg.resolution
-    held = ds.heldout[:64] or ds.train[:4]
-    held_rgb = F.interpolate(cache[held].permute(0, 3, 1, 2).float().div(255), size=(res, res), mode="bilinear",
-                             align_corners=False, antialias=True).clamp(0, 1)
-    held_inp = degrade(held_rgb.double(), deg).float().to(dev)
-    held_target = (held_rgb * 2 - 1).to(dev)
-    from .degrade import blur_matrix
-    blur = torch.from_numpy(blur_matrix(res, deg)).float().to(dev)
-
-    if rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "samples").mkdir(exist_ok=True)
-        config = {"generator": gen_cfg.to_dict(), "degradation": deg.to_dict(), "train": tcfg.to_dict()}
-        atomic_write(out / "config.json", [json.dumps(config, indent=2).encode()])
-        atomic_write(out / "heldout.json", [json.dumps([ds.names[i] for i in ds.heldout], indent=1).encode()])
-        metrics_path = out / "metrics.jsonl"
-        if metrics_path.exists():  # drop lines of epochs the checkpoint does not hold
-            lines = [ln for ln in metrics_path.read_text().splitlines() if ln.strip()]
-            keep = [ln for ln in lines if json.loads(ln).get("epoch", 0) <= start_epoch]
-            atomic_write(metrics_path, [("\n".join(keep) + "\n" if keep else "").encode()])
-        say(f"training {tcfg.preset} ({sum(p.numel() for p in gen.parameters()):,} params) on {len(ds.train)} images "
-            f"({len(ds.heldout)} held out) for " + (f"{tcfg.epochs} epochs" if tcfg.epochs else "")
-            + (" at most " if tcfg.epochs and minutes else "") + (f"{minutes:g} minutes" if minutes else "")
-            + f" on {dev}" + (f" x {world}" if world > 1 else "")
-            + (", bfloat16 autocast" if amp and dev.type == "cpu" else "") + (", channels-last" if tcfg.channels_last else ""))
-
-    metrics: dict = dict(ckpt.get("metrics") or {}) if ckpt else {}
-    steps_this_run = 0
-    epoch = start_epoch
+    run = _set_up(data, out, gen_cfg, epochs, resume, device, workers, minutes, cpu_bf16, channels_last, progress,
+                  log, preset=preset, batch_size=batch_size, lr=lr, seed=seed, save_every=save_every,
+                  disc_width=disc_width, up=up, lowpass_weight=lowpass_weight, l1_weight=l1_weight,
+                  spectral_weight=spectral_weight)
+    if run.rank == 0:
+        _write_run_files(run, minutes)
+    epoch = run.start_epoch
     try:
-        with _StopFlag() if world == 1 else _NoStop() as stop:
-            for epoch in epoch_numbers(start_epoch, tcfg.epochs):
-                if steps_this_run and budget.agreed_spent(world, dev):  # every invocation makes a step
-                    say(f"time budget spent after epoch {epoch} (step {step}); continue with --resume")
+        with _StopFlag() if run.world == 1 else _NoStop() as stop:
+            for epoch in epoch_numbers(run.start_epoch, run.tcfg.epochs):
+                if run.steps_this_run and run.budget.agreed_spent(run.world, run.dev):  # every invocation steps once
+                    run.say(f"time budget spent after epoch {epoch} (step {run.step}); continue with --resume")
                     break
-                batches = epoch_batches(len(ds.train), tcfg.batch_size, tcfg.seed, epoch, rank, world)
-                pair_gen = torch.Generator().manual_seed(_mix(tcfg.seed, epoch, rank, 1))
-                acc = {"g_gan": 0.0, "g_l1": 0.0, "d": 0.0, "n": 0, "images": 0, "seconds": 0.0}
-                first = 0
-                if resume_batch:
-                    first, acc, resume_batch = resume_batch, dict(resume_acc), 0
-                    pair_gen.set_state(pair_state)
-                bar = tqdm(total=len(batches), initial=first, desc=epoch_label(epoch, tcfg.epochs), unit="batch",
-                           disable=not progress or rank != 0, leave=False, dynamic_ncols=True)
-                out_of_time = False
-                for b in range(first, len(batches)):
-                    out_of_time = world == 1 and steps_this_run > 0 and budget.spent()  # torchrun: at epoch ends
-                    if stop.requested or out_of_time:
-                        bar.close()
-                        if rank == 0:
-                            partial = {"batch": b, "acc": acc, "pair_rng": pair_gen.get_state()}
-                            _save(out / "last.pt", checkpoint(epoch, metrics, partial))
-                            say(f"{'time budget spent' if out_of_time else 'interrupted'}: saved {out / 'last.pt'} "
-                                f"(epoch {epoch + 1}, batch {b}); continue with --resume")
-                        if stop.requested:
-                            raise KeyboardInterrupt
-                        break
-                    t0 = time.perf_counter()
-                    idx = train_idx[torch.tensor(batches[b])]
-                    rgb = cache[idx].to(dev, non_blocking=True).permute(0, 3, 1, 2).float().div_(255)
-                    inp, target = (to_layout(t, tcfg.channels_last) for t in training_pair(rgb, deg, pair_gen))
-                    losses = gan_step(g_model, d_model, opt_g, opt_d, scaler, inp, target, tcfg.l1_weight, amp,
-                                      freeze_d=world == 1, lowpass_weight=tcfg.lowpass_weight, blur=blur,
-                                      spectral_weight=tcfg.spectral_weight)
-                    step += 1
-                    steps_this_run += 1
-                    for k in ("g_gan", "g_l1", "d"):
-                        acc[k] += float(losses[k]) * len(idx)
-                    acc["n"] += len(idx)
-                    acc["images"] += len(idx) * world
-                    acc["seconds"] += time.perf_counter() - t0
-                    bar.update(1)
-                    bar.set_postfix(g_l1=f"{acc['g_l1'] / acc['n']:.4f}", g_gan=f"{acc['g_gan'] / acc['n']:.3f}",
-                                    d=f"{acc['d'] / acc['n']:.3f}", img_s=f"{acc['images'] / acc['seconds']:.1f}",
-                                    **budget.postfix())
-                    if interrupt_at_step is not None and steps_this_run == interrupt_at_step:
-                        signal.raise_signal(signal.SIGINT)
-                if out_of_time:
+                acc = _train_epoch(run, epoch, stop, progress, interrupt_at_step)
+                if acc is None:
                     break
-                bar.close()
-                sums = torch.tensor([acc["g_gan"], acc["g_l1"], acc["d"], acc["n"]], dtype=torch.float64)
-                if world > 1:
-                    import torch.distributed as dist
-                    dist.all_reduce(sums)
-                if rank == 0:
-                    metrics = {"epoch": epoch + 1, "step": step, "g_gan": sums[0].item() / sums[3].item(),
-                               "g_l1": sums[1].item() / sums[3].item(), "d": sums[2].item() / sums[3].item(),
-                               "images_per_s": acc["images"] / max(acc["seconds"], 1e-9)}
-                    held_metrics, held_out = evaluate(gen, held_inp, held_target, deg)
-                    metrics.update(held_metrics)
-                    grid = sample_grid(held_inp[:4], held_out[:4], held_target[:4])
-                    from .synth import png_bytes
-                    atomic_write(out / "samples" / f"epoch_{epoch + 1:03d}.png", [png_bytes(grid)])
-                    ck = checkpoint(epoch + 1, metrics)
-                    _save(out / "last.pt", ck)
-                    if tcfg.save_every and (epoch + 1) % tcfg.save_every == 0:
-                        _save(out / f"epoch_{epoch + 1:03d}.pt", ck)
-                    if live:
-                        write_live_model(out, gen, ck)
-                    with open(out / "metrics.jsonl", "a") as f:
-                        f.write(json.dumps(metrics) + "\n")
-                    say(f"{epoch_label(epoch, tcfg.epochs)}: g_l1 {metrics['g_l1']:.4f} g_gan {metrics['g_gan']:.3f} "
-                        f"d {metrics['d']:.3f} | held-out L1 {metrics['heldout_l1']:.4f} PSNR {metrics['psnr']:.2f} "
-                        f"SSIM {metrics['ssim']:.3f} lattice {metrics['lattice_worst']:.1f} (k {metrics['lattice_worst_k']}) "
-                        f"fidelity {metrics['fidelity_db']:.1f} dB detail {metrics['detail']:.2f} "
-                        f"colour {metrics['colour']:.1f} | {metrics['images_per_s']:.1f} img/s")
+                _end_epoch(run, epoch, acc, live)
     except KeyboardInterrupt:
-        if world > 1 and rank == 0:  # under torchrun: best effort, the epoch restarts
-            _save(out / "last.pt", checkpoint(epoch, metrics))
-            say(f"interrupted: saved {out / 'last.pt'} (restarts epoch {epoch + 1}); continue with --resume")
+        if run.world > 1 and run.rank == 0:  # under torchrun: best effort, the epoch restarts
+            _save(run.out / "last.pt", run.checkpoint(epoch))
+            run.say(f"interrupted: saved {run.out / 'last.pt'} (restarts epoch {epoch + 1}); continue with --resume")
         raise
-    if world > 1:
+    if run.world > 1:
         import torch.distributed as dist
         dist.barrier()
         dist.destroy_process_group()
-    return metrics
+    return run.metrics
 
 
 class _NoStop:
