@@ -10,13 +10,12 @@ import pytest
 import torch
 
 from conftest import Server, run_cli
-from seeing.arch import GeneratorConfig
 from seeing.live import LIVE_MODEL, live_status
 from seeing.modelfile import read_model
 from seeing.train import Budget, load_checkpoint, train
 
-TINY = GeneratorConfig(down=[4] * 7, up=[4] * 6, resolution=128)
-TINY_FLAGS = ["--down-filters", "4,4,4,4,4,4,4", "--up-filters", "4,4,4,4,4,4", "--disc-width", "4"]
+from support import TRAIN_FLAGS as TINY_FLAGS
+from support import TRAIN_NET as TINY
 
 
 def tiny_train(data, out, **kw):

@@ -9,9 +9,9 @@ from seeing.arch import GeneratorConfig
 from seeing.degrade import DegradeParams, default_grid, training_pair
 from seeing.nets import Generator, PatchGAN
 from seeing.train import cpu_bf16_supported, gan_step, init_weights, load_checkpoint, to_layout, train
+from support import TRAIN_NET as TINY
 
 NET = GeneratorConfig(down=[8, 16, 32, 32, 32, 32, 32], up=[32, 32, 32, 32, 16, 8], resolution=128)
-TINY = GeneratorConfig(down=[4] * 7, up=[4] * 6, resolution=128)
 
 
 def one_step(amp: bool, channels_last: bool) -> tuple[dict, dict]:

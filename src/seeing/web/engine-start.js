@@ -56,7 +56,7 @@ export async function startEngines(candidates, model, io) {
         return engine;
       } catch (e) {
         timings[c.name] = null;
-        throw new Error(`the ${c.name} engine: ${e.message}`);
+        throw new Error(`the ${c.name} engine: ${e.message}`, { cause: e });
       }
     });
     previous = build.catch(() => {});
@@ -121,7 +121,7 @@ async function time(live, cand, io) {
     await new Promise((r) => setTimeout(r, 50));
   }
   cand.resetSmoothing?.();
-  let t = performance.now();
+  const t = performance.now();
   await cand.frame(src, io.settings());
   const warm = performance.now() - t;
   const liveMs = [], candMs = [];
