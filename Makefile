@@ -54,6 +54,7 @@ tools/eslint/node_modules/.installed: tools/eslint/package.json tools/eslint/pac
 # Python (ruff) and the page's modules (ESLint); a finding fails the run.
 lint: setup tools/eslint/node_modules/.installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(ESLINT) -c tools/eslint/eslint.config.js src/seeing/web
 
 bench: setup

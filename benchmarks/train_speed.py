@@ -15,6 +15,7 @@ report held-out L1 on 8 other synth images: the speed-up must not cost quality.
     .venv/bin/python benchmarks/train_speed.py [--device cpu|cuda|mps] [--paths fp32,bf16-cl] [--steps 3]
         [--rounds 5] [--presets small] [--threads N] [--up resize,transpose] [--heldout-steps N] [--json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,8 +77,18 @@ class Runner:
         self.i += 1
         rgb = self.cache[idx].to(self.dev).permute(0, 3, 1, 2).float().div_(255)
         inp, target = (to_layout(t, self.path["channels_last"]) for t in training_pair(rgb, self.deg, self.pairs))
-        return gan_step(self.g_model, self.d_model, self.opt_g, self.opt_d, self.scaler, inp, target, 100.0,
-                        self.path["amp"], freeze_d=True)
+        return gan_step(
+            self.g_model,
+            self.d_model,
+            self.opt_g,
+            self.opt_d,
+            self.scaler,
+            inp,
+            target,
+            100.0,
+            self.path["amp"],
+            freeze_d=True,
+        )
 
     def timed(self, steps: int) -> tuple[float, float]:
         """(wall seconds, this process's CPU seconds) per step over `steps` steps. On a busy machine the CPU
@@ -90,8 +101,9 @@ class Runner:
         return (time.perf_counter() - t0) / steps, (time.process_time() - c0) / steps
 
 
-def compare(preset: str, dev: torch.device, paths: list[dict], steps: int, rounds: int, warmup: int, batch: int,
-            up: str) -> list[dict]:
+def compare(
+    preset: str, dev: torch.device, paths: list[dict], steps: int, rounds: int, warmup: int, batch: int, up: str
+) -> list[dict]:
     runners = [Runner(preset, dev, batch, up, p) for p in paths]
     for r in runners:
         t0 = time.perf_counter()
@@ -109,18 +121,31 @@ def compare(preset: str, dev: torch.device, paths: list[dict], steps: int, round
     rows = []
     for r, ts, cs in zip(runners, times, cpu):
         med = statistics.median(ts)
-        rows.append({"preset": preset, "path": r.path["name"], "params": param_counts(preset_config(preset))["params"],
-                     "disc_width": DISC_WIDTH[preset], "device": str(dev), "up": up, "batch": batch,
-                     "s_per_step": med, "s_per_step_rounds": ts, "images_per_s": batch / med,
-                     "speedup": statistics.median([a / b for a, b in zip(times[0], ts)]),
-                     "cpu_s_per_step": statistics.median(cs),
-                     "cpu_speedup": statistics.median([a / b for a, b in zip(cpu[0], cs)]), "warmup_s": r.compile_s})
+        rows.append(
+            {
+                "preset": preset,
+                "path": r.path["name"],
+                "params": param_counts(preset_config(preset))["params"],
+                "disc_width": DISC_WIDTH[preset],
+                "device": str(dev),
+                "up": up,
+                "batch": batch,
+                "s_per_step": med,
+                "s_per_step_rounds": ts,
+                "images_per_s": batch / med,
+                "speedup": statistics.median([a / b for a, b in zip(times[0], ts)]),
+                "cpu_s_per_step": statistics.median(cs),
+                "cpu_speedup": statistics.median([a / b for a, b in zip(cpu[0], cs)]),
+                "warmup_s": r.compile_s,
+            }
+        )
     return rows
 
 
 def synth_images(n: int, seed: int, side: int) -> torch.Tensor:
     """(n, side, side, 3) uint8 nebula images."""
     from seeing.synth import make_image
+
     return torch.from_numpy(__import__("numpy").stack([make_image("nebula", seed, i, side) for i in range(n)]))
 
 
@@ -128,6 +153,7 @@ def heldout(preset: str, dev: torch.device, paths: list[dict], steps: int, batch
     """Held-out L1 of each path's generator after the same `steps` steps on the same synth batches."""
     from seeing.degrade import degrade
     from seeing.train import evaluate
+
     train_set = synth_images(64, 1, 333)
     held = synth_images(8, 2, 256).permute(0, 3, 1, 2).float().div(255)
     held_inp, held_target = degrade(held.double(), DegradeParams()).float().to(dev), (held * 2 - 1).to(dev)
@@ -139,8 +165,18 @@ def heldout(preset: str, dev: torch.device, paths: list[dict], steps: int, batch
             r.step()
         sync(dev)
         metrics, _ = evaluate(r.gen, held_inp, held_target)
-        rows.append({"preset": preset, "path": p["name"], "steps": steps, "batch": batch, "up": up,
-                     "heldout_l1": metrics["heldout_l1"], "psnr": metrics["psnr"], "seconds": time.perf_counter() - t0})
+        rows.append(
+            {
+                "preset": preset,
+                "path": p["name"],
+                "steps": steps,
+                "batch": batch,
+                "up": up,
+                "heldout_l1": metrics["heldout_l1"],
+                "psnr": metrics["psnr"],
+                "seconds": time.perf_counter() - t0,
+            }
+        )
     for row in rows:
         row["l1_vs_first"] = row["heldout_l1"] / rows[0]["heldout_l1"] - 1
     return rows
@@ -149,14 +185,19 @@ def heldout(preset: str, dev: torch.device, paths: list[dict], steps: int, batch
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
-    ap.add_argument("--paths", help="comma-separated paths, the first is the reference  "
-                                    "[default: fp32,bf16-cl on a bfloat16 CPU, fp32,amp-cl on CUDA, else fp32]")
+    ap.add_argument(
+        "--paths",
+        help="comma-separated paths, the first is the reference  "
+        "[default: fp32,bf16-cl on a bfloat16 CPU, fp32,amp-cl on CUDA, else fp32]",
+    )
     ap.add_argument("--steps", type=int, default=3, help="timed steps per path per round")
     ap.add_argument("--rounds", type=int, default=5, help="rounds, the paths taking turns")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--presets", default="small")
-    ap.add_argument("--threads", type=int, help="torch CPU threads (on a busy shared machine 1 avoids oversubscription)")
+    ap.add_argument(
+        "--threads", type=int, help="torch CPU threads (on a busy shared machine 1 avoids oversubscription)"
+    )
     ap.add_argument("--up", default="resize", help="comma-separated up modes (resize, transpose)")
     ap.add_argument("--heldout-steps", type=int, help="train this many steps per path and compare held-out L1")
     ap.add_argument("--json", action="store_true")
@@ -164,34 +205,54 @@ def main():
     if a.threads:
         torch.set_num_threads(a.threads)
     dev = pick_device(a.device)
-    default = ("fp32,amp-cl" if dev.type == "cuda" else "fp32,bf16-cl" if dev.type == "cpu" and cpu_bf16_supported()
-               else "fp32")
+    default = (
+        "fp32,amp-cl"
+        if dev.type == "cuda"
+        else "fp32,bf16-cl"
+        if dev.type == "cpu" and cpu_bf16_supported()
+        else "fp32"
+    )
     paths = [parse_path(p.strip(), dev) for p in (a.paths or default).split(",")]
     if a.heldout_steps:
-        rows = [row for p in a.presets.split(",") for row in heldout(p.strip(), dev, paths, a.heldout_steps,
-                                                                       a.batch_size, a.up.split(",")[0])]
+        rows = [
+            row
+            for p in a.presets.split(",")
+            for row in heldout(p.strip(), dev, paths, a.heldout_steps, a.batch_size, a.up.split(",")[0])
+        ]
         if a.json:
             print(json.dumps(rows, indent=2))
             return
         print(f"held-out L1 after {a.heldout_steps} steps (batch {a.batch_size}) on {dev}, torch {torch.__version__}")
         print(f"{'preset':<8} {'path':<18} {'held-out L1':>12} {'vs first':>9} {'PSNR':>7} {'seconds':>8}")
         for r in rows:
-            print(f"{r['preset']:<8} {r['path']:<18} {r['heldout_l1']:>12.4f} {100 * r['l1_vs_first']:>+8.2f}% "
-                  f"{r['psnr']:>7.2f} {r['seconds']:>8.1f}")
+            print(
+                f"{r['preset']:<8} {r['path']:<18} {r['heldout_l1']:>12.4f} {100 * r['l1_vs_first']:>+8.2f}% "
+                f"{r['psnr']:>7.2f} {r['seconds']:>8.1f}"
+            )
         return
-    rows = [row for p in a.presets.split(",") for up in a.up.split(",")
-            for row in compare(p.strip(), dev, paths, a.steps, a.rounds, a.warmup, a.batch_size, up.strip())]
+    rows = [
+        row
+        for p in a.presets.split(",")
+        for up in a.up.split(",")
+        for row in compare(p.strip(), dev, paths, a.steps, a.rounds, a.warmup, a.batch_size, up.strip())
+    ]
     if a.json:
         print(json.dumps(rows, indent=2))
         return
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{torch.get_num_threads()} CPU threads"
-    print(f"training speed on {dev} ({name}), torch {torch.__version__}, batch {a.batch_size}, "
-          f"{a.rounds} rounds x {a.steps} steps per path, alternating")
-    print(f"{'preset':<8} {'up':<9} {'path':<18} {'s/step':>9} {'images/s':>9} {'speedup':>8} {'CPU s/step':>11} "
-          f"{'CPU speedup':>12} {'warm-up s':>10}")
+    print(
+        f"training speed on {dev} ({name}), torch {torch.__version__}, batch {a.batch_size}, "
+        f"{a.rounds} rounds x {a.steps} steps per path, alternating"
+    )
+    print(
+        f"{'preset':<8} {'up':<9} {'path':<18} {'s/step':>9} {'images/s':>9} {'speedup':>8} {'CPU s/step':>11} "
+        f"{'CPU speedup':>12} {'warm-up s':>10}"
+    )
     for r in rows:
-        print(f"{r['preset']:<8} {r['up']:<9} {r['path']:<18} {r['s_per_step']:>9.4f} {r['images_per_s']:>9.1f} "
-              f"{r['speedup']:>7.2f}x {r['cpu_s_per_step']:>11.4f} {r['cpu_speedup']:>11.2f}x {r['warmup_s']:>10.1f}")
+        print(
+            f"{r['preset']:<8} {r['up']:<9} {r['path']:<18} {r['s_per_step']:>9.4f} {r['images_per_s']:>9.1f} "
+            f"{r['speedup']:>7.2f}x {r['cpu_s_per_step']:>11.4f} {r['cpu_speedup']:>11.2f}x {r['warmup_s']:>10.1f}"
+        )
 
 
 if __name__ == "__main__":

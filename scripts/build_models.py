@@ -13,6 +13,7 @@ training time of each world is kept in RUN/build-time.json (summed over resumed 
 WORLD:N trains that world for N epochs instead of --epochs; --also worlds are built and reported the same
 way but exported into the build folder, not bundled.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,7 +41,9 @@ def pick_epoch(metrics: list[dict]) -> int:
     targets' own (1.0, as a ratio: too little is blur, too much is noise; later wins ties); if none meets them,
     the least lattice."""
     late = [m for m in metrics if m["epoch"] > metrics[-1]["epoch"] // 2]
-    good = [m for m in late if m["lattice_worst"] <= GOALS["lattice_worst"] and m["fidelity_db"] >= GOALS["fidelity_db"]]
+    good = [
+        m for m in late if m["lattice_worst"] <= GOALS["lattice_worst"] and m["fidelity_db"] >= GOALS["fidelity_db"]
+    ]
     if good:
         return min(good, key=lambda m: (round(abs(math.log(max(m["detail"], 1e-6))), 6), -m["epoch"]))["epoch"]
     return min(late, key=lambda m: (m["lattice_worst"], -m["epoch"]))["epoch"]
@@ -87,10 +90,31 @@ def build(world: str, build_dir: Path, models_dir: Path, epochs: int, images: in
     metrics = [json.loads(line) for line in metrics_file.read_text().splitlines()] if metrics_file.is_file() else []
     if not metrics or metrics[-1]["epoch"] < epochs:
         start = time.monotonic()
-        run(["train", str(data), "--preset", "small", "--epochs", str(epochs), "--seed", "0", "--save-every", "1",
-             "--out", str(run_dir), *(["--resume"] if (run_dir / "last.pt").is_file() else [])], threads, log)
-        timing = {"train_seconds": timing["train_seconds"] + time.monotonic() - start, "epochs": epochs,
-                  "threads": threads, "cpu": os.cpu_count()}
+        run(
+            [
+                "train",
+                str(data),
+                "--preset",
+                "small",
+                "--epochs",
+                str(epochs),
+                "--seed",
+                "0",
+                "--save-every",
+                "1",
+                "--out",
+                str(run_dir),
+                *(["--resume"] if (run_dir / "last.pt").is_file() else []),
+            ],
+            threads,
+            log,
+        )
+        timing = {
+            "train_seconds": timing["train_seconds"] + time.monotonic() - start,
+            "epochs": epochs,
+            "threads": threads,
+            "cpu": os.cpu_count(),
+        }
         atomic_write(timing_file, [json.dumps(timing, indent=1).encode()])
         metrics = [json.loads(line) for line in metrics_file.read_text().splitlines()]
     chosen = pick_epoch(metrics)
@@ -113,13 +137,18 @@ def main() -> None:
     ap.add_argument("--models", default=str(ROOT / "src" / "seeing" / "models"), help="where the model files go")
     a = ap.parse_args()
     build_dir = Path(a.build)
-    jobs = [(w, build_dir / "unbundled" if extra else Path(a.models)) for extra, names in enumerate((a.worlds, a.also))
-            for w in names.split(",") if w]
+    jobs = [
+        (w, build_dir / "unbundled" if extra else Path(a.models))
+        for extra, names in enumerate((a.worlds, a.also))
+        for w in names.split(",")
+        if w
+    ]
     threads = max(1, (os.cpu_count() or 1) // a.jobs)
 
     def one(job):
         world, epochs = (job[0].split(":") + [a.epochs])[:2]
         return build(world, build_dir, job[1], int(epochs), a.images, threads)
+
     with ThreadPoolExecutor(a.jobs) as pool:
         list(pool.map(one, jobs))
 

@@ -6,6 +6,7 @@ Each photo (scikit-image's bundled ones, as `seeing quality` uses) goes through 
 degradation, as a camera frame would, then through the model (uint8 file, Python runtime). Rerun it
 whenever the bundled models change; it writes docs/img/gallery-NAME.png per model.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -1,7 +1,8 @@
 """A still of the live page for the README: the bundled model, Chromium's fake camera on a made-up scene.
 
-    .venv/bin/python -m scripts.page_screenshot [docs/img/page.png]
+.venv/bin/python -m scripts.page_screenshot [docs/img/page.png]
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -23,7 +24,7 @@ def table_scene(frames: int = 60, w: int = 640, h: int = 480) -> np.ndarray:
     for t in range(frames):
         img = 40 + 30 * (y / h)
         for cx, cy, r, v in ((200 + 2 * t, 220, 70, 210), (430, 300 - t, 50, 170), (330, 120 + t, 35, 250)):
-            img = img + v * np.exp(-(((x - cx) ** 2 + (y - cy) ** 2) / (2 * r * r)) ** 1.5)
+            img = img + v * np.exp(-((((x - cx) ** 2 + (y - cy) ** 2) / (2 * r * r)) ** 1.5))
         out[t] = np.repeat(np.clip(img, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
     return out
 
@@ -33,17 +34,24 @@ def main(out: str = "docs/img/page.png") -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         clip = write_y4m(Path(tmp) / "scene.y4m", table_scene())
-        server = subprocess.Popen([sys.executable, "-m", "seeing", "demo", "--port", "0", "--no-browser"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "seeing", "demo", "--port", "0", "--no-browser"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
             url = next(line for line in server.stdout if "http://" in line).split("http://")[1].split()[0]
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-                    *WEBGPU_FLAGS, *FAKE_CAMERA_FLAGS, f"--use-file-for-fake-video-capture={clip}"])
+                browser = p.chromium.launch(
+                    executable_path=CHROMIUM,
+                    args=[*WEBGPU_FLAGS, *FAKE_CAMERA_FLAGS, f"--use-file-for-fake-video-capture={clip}"],
+                )
                 page = browser.new_page(viewport={"width": 1280, "height": 760})
                 page.goto(f"http://{url}?test=1")  # test=1 exposes window.seeing, to wait on frames
-                page.wait_for_function("() => window.seeing && window.seeing.state && window.seeing.state.frames > 20",
-                                       timeout=180000)
+                page.wait_for_function(
+                    "() => window.seeing && window.seeing.state && window.seeing.state.frames > 20", timeout=180000
+                )
                 page.screenshot(path=str(ROOT / out))
                 browser.close()
         finally:

@@ -1,7 +1,8 @@
 """A contact sheet of `seeing data synth` worlds: one row of thumbnails per kind, its name on the left.
 
-    .venv/bin/python scripts/synth_sheet.py [docs/img/synth-worlds.png] [--kinds waves,clouds] [-n 8]
+.venv/bin/python scripts/synth_sheet.py [docs/img/synth-worlds.png] [--kinds waves,clouds] [-n 8]
 """
+
 from __future__ import annotations
 
 import argparse

@@ -8,6 +8,7 @@ when written). Rewrite the corpus after a format change with:
 
     .venv/bin/python tests/modelcorpus.py
 """
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,7 @@ def good_file(precision: str, cfg: GeneratorConfig = CFG, deg: DegradeParams = D
 
 def split(data: bytes) -> tuple[dict, bytes]:
     (n,) = struct.unpack("<Q", data[:8])
-    return json.loads(data[8:8 + n]), data[8 + n:]
+    return json.loads(data[8 : 8 + n]), data[8 + n :]
 
 
 def join(header: dict | str, body: bytes) -> bytes:
@@ -54,10 +55,12 @@ def edit(good: bytes, fn) -> bytes:
 
 def edit_meta(good: bytes, fn) -> bytes:
     """good with its `seeing` metadata changed by fn(meta) (in place)."""
+
     def change(h):
         meta = json.loads(h["__metadata__"]["seeing"])
         fn(meta)
         h["__metadata__"]["seeing"] = json.dumps(meta)
+
     return edit(good, change)
 
 
@@ -75,7 +78,7 @@ def tensor_bytes(good: bytes, key: str) -> tuple[int, int]:
 
 def patch(good: bytes, key: str, value: bytes, at: int = 0) -> bytes:
     b0, _ = tensor_bytes(good, key)
-    return good[:b0 + at] + value + good[b0 + at + len(value):]
+    return good[: b0 + at] + value + good[b0 + at + len(value) :]
 
 
 def hole(good: bytes) -> bytes:
@@ -101,28 +104,40 @@ def hand_made(good: dict[str, bytes]) -> dict[str, tuple[bytes, str]]:
     u8, f32, f16 = good["uint8"], good["float32"], good["float16"]
     header, body = split(u8)
     head_len = len(u8) - len(body) - 8
-    raw_head = u8[8:8 + head_len].decode()
+    raw_head = u8[8 : 8 + head_len].decode()
     big = GeneratorConfig(down=[1] * 13, up=[1] * 12, resolution=8192)
     edge = GeneratorConfig(down=[1] * 12, up=[1] * 11, resolution=4096)
     e = "error"
     cases = {
-        "good-uint8": (u8, "ok"), "good-float32": (f32, "ok"), "good-float16": (f16, "ok"),
+        "good-uint8": (u8, "ok"),
+        "good-float32": (f32, "ok"),
+        "good-float16": (f16, "ok"),
         # framing
-        "empty": (b"", e), "short": (u8[:5], e), "truncated-header": (u8[:8 + head_len // 2], e),
-        "truncated-data": (u8[:-7], e), "header-length-beyond-file": (struct.pack("<Q", len(u8)) + u8[8:], e),
+        "empty": (b"", e),
+        "short": (u8[:5], e),
+        "truncated-header": (u8[: 8 + head_len // 2], e),
+        "truncated-data": (u8[:-7], e),
+        "header-length-beyond-file": (struct.pack("<Q", len(u8)) + u8[8:], e),
         "huge-header-length": (struct.pack("<Q", 1 << 62) + u8[8:], e),
         "header-not-json": (struct.pack("<Q", 4) + b"{{{{" + body, e),
         "header-bom": (join("\ufeff" + raw_head, body), e),
         "header-not-utf8": (join(raw_head, body)[:8] + b"\xff" + join(raw_head, body)[9:], e),
         "header-array": (join(json.dumps([header]), body), e),
         "header-nested-too-deep": (struct.pack("<Q", 2000) + b"[" * 1000 + b"]" * 1000 + body, e),
-        "header-integral-float-offset": (join(raw_head.replace('"data_offsets":[0,', '"data_offsets":[0.0,', 1), body), e),
+        "header-integral-float-offset": (
+            join(raw_head.replace('"data_offsets":[0,', '"data_offsets":[0.0,', 1), body),
+            e,
+        ),
         "header-exponent-shape": (join(raw_head.replace('"shape":[2,', '"shape":[2e0,', 1), body), e),
         # tensor entries and the data they span
-        "hole-between-tensors": (hole(u8), e), "bytes-after-last-tensor": (u8 + b"\0" * 4, e),
+        "hole-between-tensors": (hole(u8), e),
+        "bytes-after-last-tensor": (u8 + b"\0" * 4, e),
         "overlap": (edit(u8, lambda h: h["down.1.weight"].update(data_offsets=h["down.0.weight"]["data_offsets"])), e),
         "offsets-past-data": (edit(u8, lambda h: h["up.0.bias"].update(data_offsets=[len(body), len(body) + 8])), e),
-        "offsets-reversed": (edit(u8, lambda h: h["up.0.bias"].update(data_offsets=h["up.0.bias"]["data_offsets"][::-1])), e),
+        "offsets-reversed": (
+            edit(u8, lambda h: h["up.0.bias"].update(data_offsets=h["up.0.bias"]["data_offsets"][::-1])),
+            e,
+        ),
         "offsets-negative": (edit(u8, lambda h: h["up.0.bias"].update(data_offsets=[-8, 0])), e),
         "wrong-dtype": (edit(u8, lambda h: h["down.0.bias"].update(dtype="I32")), e),
         "dtype-not-a-string": (edit(u8, lambda h: h["down.0.bias"].update(dtype=["F32"])), e),
@@ -134,20 +149,44 @@ def hand_made(good: dict[str, bytes]) -> dict[str, tuple[bytes, str]]:
         "shape-2-pow-31": (edit(u8, lambda h: h["down.0.weight"].update(shape=[1 << 31, 0])), e),
         "negative-shape": (edit(u8, lambda h: h["down.0.bias"].update(shape=[-2])), e),
         "missing-tensor": (edit(u8, lambda h: h.pop("up.1.zero")), e),
-        "weights-as-float32-in-uint8-file": (edit(u8, lambda h: h["down.0.weight"].update(dtype="F32", shape=[2, 1, 2, 2])), e),
+        "weights-as-float32-in-uint8-file": (
+            edit(u8, lambda h: h["down.0.weight"].update(dtype="F32", shape=[2, 1, 2, 2])),
+            e,
+        ),
         # metadata
         "no-metadata": (edit(u8, lambda h: h.pop("__metadata__")), e),
         "metadata-not-strings": (edit(u8, lambda h: h["__metadata__"].update(extra=1)), e),
         "not-seeing": (edit(u8, lambda h: h.update(__metadata__={"format": "pt"})), e),
         "seeing-not-json": (edit(u8, lambda h: h["__metadata__"].update(seeing="{")), e),
-        "seeing-nan-constant": (edit(u8, lambda h: h["__metadata__"].update(
-            seeing=h["__metadata__"]["seeing"].replace('"epochs": 1', '"epochs": NaN'))), "ok"),
-        "leaky-slope-infinity": (edit(u8, lambda h: h["__metadata__"].update(
-            seeing=h["__metadata__"]["seeing"].replace('"leaky_slope": 0.2', '"leaky_slope": -Infinity'))), e),
+        "seeing-nan-constant": (
+            edit(
+                u8,
+                lambda h: h["__metadata__"].update(
+                    seeing=h["__metadata__"]["seeing"].replace('"epochs": 1', '"epochs": NaN')
+                ),
+            ),
+            "ok",
+        ),
+        "leaky-slope-infinity": (
+            edit(
+                u8,
+                lambda h: h["__metadata__"].update(
+                    seeing=h["__metadata__"]["seeing"].replace('"leaky_slope": 0.2', '"leaky_slope": -Infinity')
+                ),
+            ),
+            e,
+        ),
         "seeing-nested-60": (edit_meta(u8, lambda m: m["training"].update(deep=nested(60))), "ok"),
         "seeing-nested-70": (edit_meta(u8, lambda m: m["training"].update(deep=nested(70))), e),
-        "seeing-long-integer": (edit(u8, lambda h: h["__metadata__"].update(
-            seeing=h["__metadata__"]["seeing"].replace('"epochs": 1', '"epochs": ' + "9" * 400))), "ok"),
+        "seeing-long-integer": (
+            edit(
+                u8,
+                lambda h: h["__metadata__"].update(
+                    seeing=h["__metadata__"]["seeing"].replace('"epochs": 1', '"epochs": ' + "9" * 400)
+                ),
+            ),
+            "ok",
+        ),
         "unknown-version": (edit_meta(u8, lambda m: m.update(version=99)), e),
         "version-true": (edit_meta(u8, lambda m: m.update(version=True)), e),
         "version-1.0": (edit_meta(u8, lambda m: m.update(version=1.0)), "ok"),
@@ -179,8 +218,10 @@ def hand_made(good: dict[str, bytes]) -> dict[str, tuple[bytes, str]]:
         "inf-weight-float16": (patch(f16, "down.1.weight", np.float16(np.inf).tobytes(), 2), e),
         "nan-bias": (patch(u8, "up.0.bias", np.float32(np.nan).tobytes()), e),
         "nan-scale": (patch(u8, "down.0.scale", np.float32(np.nan).tobytes()), e),
-        "scale-overflows-weights": (patch(patch(u8, "down.1.scale", np.float32(3e38).tobytes()), "down.1.zero",
-                                          np.float32(-100).tobytes()), e),
+        "scale-overflows-weights": (
+            patch(patch(u8, "down.1.scale", np.float32(3e38).tobytes()), "down.1.zero", np.float32(-100).tobytes()),
+            e,
+        ),
     }
     return cases
 
@@ -189,7 +230,7 @@ def mutants(good: bytes, n: int = MUTANTS, seed: int = 0) -> dict[str, bytes]:
     """Seeded random mutations of a good file: bit flips, truncations and junk in one header field."""
     rng = np.random.default_rng(seed)
     header, body = split(good)
-    junk = [None, True, -1, 0, 2 ** 31, 2 ** 64, 0.5, 1e308, "", "F32", "U8", "I64", [], [1, 2], [-5, 1 << 40], {"a": 1}]
+    junk = [None, True, -1, 0, 2**31, 2**64, 0.5, 1e308, "", "F32", "U8", "I64", [], [1, 2], [-5, 1 << 40], {"a": 1}]
     out = {}
     for i in range(n):
         kind = ("flip", "truncate", "header")[i % 3]
@@ -199,7 +240,7 @@ def mutants(good: bytes, n: int = MUTANTS, seed: int = 0) -> dict[str, bytes]:
                 buf[int(rng.integers(0, len(buf)))] ^= 1 << int(rng.integers(0, 8))
             data = bytes(buf)
         elif kind == "truncate":
-            data = good[:int(rng.integers(0, len(good)))]
+            data = good[: int(rng.integers(0, len(good)))]
         else:
             h = json.loads(json.dumps(header))
             key = sorted(h)[int(rng.integers(0, len(h)))]
@@ -220,7 +261,7 @@ def mutants(good: bytes, n: int = MUTANTS, seed: int = 0) -> dict[str, bytes]:
 
 
 def python_verdict(data: bytes) -> str:
-    """"ok", "error" (one ModelFileError line naming the file), or "crash: ..." for anything else."""
+    """ "ok", "error" (one ModelFileError line naming the file), or "crash: ..." for anything else."""
     try:
         read_model(data, "model file")
     except ModelFileError as e:

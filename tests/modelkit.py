@@ -1,4 +1,5 @@
 """Tiny generators and checkpoints for the model-file, export, runtime, translate and import tests."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +10,7 @@ import torch
 from seeing.arch import GeneratorConfig
 from seeing.degrade import DegradeParams
 from seeing.nets import Generator
+
 from support import MODEL_NET
 
 
@@ -39,10 +41,23 @@ def random_generator(cfg: GeneratorConfig, seed: int = 0, up: str = "transpose")
 
 def save_checkpoint(path: Path, gen: Generator, deg: DegradeParams, **train) -> Path:
     """A checkpoint in the team's format (docs/CONTRACTS.md), generator part only filled for real."""
-    ckpt = {"generator": gen.state_dict(), "discriminator": {}, "opt_g": None, "opt_d": None, "scaler": None,
-            "config": {"generator": gen.cfg.to_dict(), "degradation": deg.to_dict(),
-                       "train": {"preset": "custom", "epochs": 1, "batch_size": 4, "lr": 2e-4, "seed": 0, **train}},
-            "epoch": 1, "step": 10, "rng": {}, "metrics": {"l1": 0.1}, "version": 1}
+    ckpt = {
+        "generator": gen.state_dict(),
+        "discriminator": {},
+        "opt_g": None,
+        "opt_d": None,
+        "scaler": None,
+        "config": {
+            "generator": gen.cfg.to_dict(),
+            "degradation": deg.to_dict(),
+            "train": {"preset": "custom", "epochs": 1, "batch_size": 4, "lr": 2e-4, "seed": 0, **train},
+        },
+        "epoch": 1,
+        "step": 10,
+        "rng": {},
+        "metrics": {"l1": 0.1},
+        "version": 1,
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(ckpt, path)
     return path
@@ -50,18 +65,22 @@ def save_checkpoint(path: Path, gen: Generator, deg: DegradeParams, **train) -> 
 
 def synth_batch(n: int, side: int, seed: int = 0) -> np.ndarray:
     from seeing.synth import KINDS, make_image
+
     return np.stack([make_image(KINDS[i % len(KINDS)], seed, i, side) for i in range(n)])
 
 
-def trained_generator(cfg: GeneratorConfig, deg: DegradeParams, steps: int = 40, seed: int = 0,
-                      up: str = "transpose") -> Generator:
+def trained_generator(
+    cfg: GeneratorConfig, deg: DegradeParams, steps: int = 40, seed: int = 0, up: str = "transpose"
+) -> Generator:
     """A generator trained with L1 for a few Adam steps on synth images (BatchNorm statistics become real)."""
     from seeing.degrade import training_pair
 
     torch.manual_seed(seed)
     gen = Generator(cfg, up=up)
     opt = torch.optim.Adam(gen.parameters(), 2e-3, betas=(0.5, 0.999))
-    images = torch.from_numpy(synth_batch(16, cfg.resolution + cfg.resolution // 4, seed)).permute(0, 3, 1, 2).float() / 255
+    images = (
+        torch.from_numpy(synth_batch(16, cfg.resolution + cfg.resolution // 4, seed)).permute(0, 3, 1, 2).float() / 255
+    )
     g = torch.Generator().manual_seed(seed)
     gen.train()
     for _ in range(steps):

@@ -1,6 +1,7 @@
 """Test helpers that several test files share: the tiny nets they train or run, and a test frame.
 
 Each net is as small as its tests allow; the presets are not the point there."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +10,14 @@ from seeing.arch import GeneratorConfig
 
 # Training end to end (test_train, test_cli_errors): 128x128, four filters everywhere, a 4-wide PatchGAN.
 TRAIN_NET = GeneratorConfig(down=[4] * 7, up=[4] * 6, resolution=128)
-TRAIN_FLAGS = ["--down-filters", ",".join(map(str, TRAIN_NET.down)), "--up-filters", ",".join(map(str, TRAIN_NET.up)),
-               "--disc-width", "4"]
+TRAIN_FLAGS = [
+    "--down-filters",
+    ",".join(map(str, TRAIN_NET.down)),
+    "--up-filters",
+    ",".join(map(str, TRAIN_NET.up)),
+    "--disc-width",
+    "4",
+]
 # Model files, export, runtime, translate, import (modelkit.tiny_config).
 MODEL_NET = dict(down=[4, 8, 16, 16, 16, 16], up=[16, 16, 16, 8, 4], resolution=64)
 # The live page: six layers down at 64x64, small enough for SwiftShader to run thousands of frames (webkit).

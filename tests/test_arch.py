@@ -1,5 +1,6 @@
 """Generator presets: the paper's exact parameter counts through `seeing info`, PyTorch's own count, and
 multiply-accumulates against a hook-based count on the torch model."""
+
 from __future__ import annotations
 
 import json
@@ -7,9 +8,10 @@ import json
 import pytest
 import torch
 
-from conftest import run_cli
 from seeing.arch import PRESETS, GeneratorConfig, macs, param_counts, preset_config
 from seeing.nets import Generator, PatchGAN
+
+from conftest import run_cli
 
 PAPER = {"small": 6_297_491, "medium": 16_786_211, "large": 54_423_811}
 TORCH_TRAINABLE = {"small": 6_294_443, "medium": 16_781_139, "large": 54_412_931}
@@ -51,8 +53,13 @@ def test_info_json_exact_counts(preset):
     assert facts["macs"] / 1e9 == pytest.approx(MACS_G[preset], rel=0.05)
 
 
-@pytest.mark.parametrize("down,up", [([4, 8, 16, 32, 64, 128, 256], [128, 64, 32, 16, 8, 4]),
-                                     ([3, 5, 7, 9, 11, 13, 15, 17, 19], [17, 15, 13, 11, 9, 7, 5, 3])])
+@pytest.mark.parametrize(
+    "down,up",
+    [
+        ([4, 8, 16, 32, 64, 128, 256], [128, 64, 32, 16, 8, 4]),
+        ([3, 5, 7, 9, 11, 13, 15, 17, 19], [17, 15, 13, 11, 9, 7, 5, 3]),
+    ],
+)
 def test_custom_widths(down, up):
     cfg = GeneratorConfig(down=down, up=up, resolution=2 ** len(down))
     r = run_cli("info", "--down-filters", ",".join(map(str, down)), "--up-filters", ",".join(map(str, up)), "--json")

@@ -1,4 +1,5 @@
 """`seeing bench --json` on the small preset: structure, and sizes that are the real file sizes."""
+
 import json
 import os
 

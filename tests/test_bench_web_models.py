@@ -1,4 +1,5 @@
 """The browser benchmark's model conversions (ONNX, TF.js layouts) compute our generator on the same weights."""
+
 from pathlib import Path
 
 import numpy as np
@@ -10,13 +11,15 @@ from seeing.arch import preset_config
 from seeing.degrade import DegradeParams
 from seeing.modelfile import read_model, write_model
 from seeing.nets import Generator
+
 from support import BENCH_NET
 
 
 def _model(tmp_path, cfg, seed=0):
     w, b = bench_models.random_weights(cfg, seed)
-    write_model(tmp_path / "m.safetensors", cfg, DegradeParams(resolution=cfg.resolution, grid=3), w, b,
-                precision="float32")
+    write_model(
+        tmp_path / "m.safetensors", cfg, DegradeParams(resolution=cfg.resolution, grid=3), w, b, precision="float32"
+    )
     return read_model(tmp_path / "m.safetensors")
 
 
@@ -42,6 +45,7 @@ def _torch_forward(model, x):
 
 def _ort(onnx_model, x):
     import onnxruntime as ort
+
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     sess = ort.InferenceSession(onnx_model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
@@ -55,8 +59,8 @@ def _tfjs_forward(manifest, blob, x):
     skips, outs = [], []
     for layer in manifest["layers"]:
         shape = layer["filter_shape"]
-        f = torch.from_numpy(flat[layer["filter_offset"]:layer["filter_offset"] + int(np.prod(shape))].reshape(shape))
-        b = torch.from_numpy(flat[layer["bias_offset"]:layer["bias_offset"] + layer["cout"]])
+        f = torch.from_numpy(flat[layer["filter_offset"] : layer["filter_offset"] + int(np.prod(shape))].reshape(shape))
+        b = torch.from_numpy(flat[layer["bias_offset"] : layer["bias_offset"] + layer["cout"]])
         n, side = h.shape[0], h.shape[1]
         if layer["kind"] == "down":  # out[y, x, o] = sum in[2y-1+ky, 2x-1+kx, i] * f[ky, kx, i, o]
             cols = F.unfold(h.permute(0, 3, 1, 2), 4, padding=1, stride=2)  # (n, i*16, L), rows ordered (i, ky, kx)
@@ -66,7 +70,9 @@ def _tfjs_forward(manifest, blob, x):
             cols = torch.einsum("nlc,kjoc->nokjl", h.reshape(n, side * side, -1), f).reshape(n, -1, side * side)
             y = F.fold(cols, (2 * side, 2 * side), 4, padding=1, stride=2).permute(0, 2, 3, 1)
         y = y + b
-        y = {"leaky": lambda t, slope=layer["slope"]: F.leaky_relu(t, slope), "relu": F.relu, "tanh": torch.tanh}[layer["act"]](y)
+        y = {"leaky": lambda t, slope=layer["slope"]: F.leaky_relu(t, slope), "relu": F.relu, "tanh": torch.tanh}[
+            layer["act"]
+        ](y)
         if layer["kind"] == "down":
             skips.append(y)
         elif layer["concat"]:

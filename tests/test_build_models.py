@@ -1,4 +1,5 @@
 """scripts/build_models.py's choice of the epoch to bundle."""
+
 import importlib.util
 from pathlib import Path
 
@@ -12,10 +13,14 @@ def m(epoch, lattice, fidelity, detail):
 
 
 def test_pick_epoch_meets_the_goals_then_takes_the_detail_nearest_the_targets():
-    metrics = [m(1, 1.0, 35, 0.9),  # first half: never chosen
-               m(2, 1.1, 31, 0.3), m(3, 5.0, 33, 0.8),  # 3: a lattice
-               m(4, 1.5, 29.9, 0.7),  # 4: does not follow the camera
-               m(5, 1.9, 30.5, 0.6), m(6, 1.2, 32, 0.6)]
+    metrics = [
+        m(1, 1.0, 35, 0.9),  # first half: never chosen
+        m(2, 1.1, 31, 0.3),
+        m(3, 5.0, 33, 0.8),  # 3: a lattice
+        m(4, 1.5, 29.9, 0.7),  # 4: does not follow the camera
+        m(5, 1.9, 30.5, 0.6),
+        m(6, 1.2, 32, 0.6),
+    ]
     assert build_models.pick_epoch(metrics) == 6  # ties go to the later epoch
     metrics.append(m(7, 1.0, 31, 1.4))  # too much: noise
     assert build_models.pick_epoch(metrics) == 7  # 1.4 is nearer 1 than 0.6 as a ratio

@@ -1,4 +1,5 @@
 """Bad input to the data and training commands: exit status 2, one line on stderr, no traceback."""
+
 from __future__ import annotations
 
 import os
@@ -45,9 +46,12 @@ def test_wrong_flags(tmp_path, tiny_synth):
 
 def test_unknown_preset_and_bad_widths(tiny_synth, tmp_path):
     assert_one_line_error(run_cli("train", tiny_synth, "--preset", "huge"), "huge")
-    assert_one_line_error(run_cli("train", tiny_synth, "--down-filters", "4,4,4", "--up-filters", "4,4,4", "--out", tmp_path / "r"),
-                          "up")
-    assert_one_line_error(run_cli("train", tiny_synth, "--down-filters", "4,x", "--up-filters", "4", "--out", tmp_path / "r"), "4,x")
+    assert_one_line_error(
+        run_cli("train", tiny_synth, "--down-filters", "4,4,4", "--up-filters", "4,4,4", "--out", tmp_path / "r"), "up"
+    )
+    assert_one_line_error(
+        run_cli("train", tiny_synth, "--down-filters", "4,x", "--up-filters", "4", "--out", tmp_path / "r"), "4,x"
+    )
     assert not (tmp_path / "r").exists()
 
 
@@ -93,8 +97,13 @@ NO_TORCH = "import sys; sys.modules['torch'] = None; from seeing.cli import main
 
 
 def run_without_torch(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", NO_TORCH, *map(str, args)], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    return subprocess.run(
+        [sys.executable, "-c", NO_TORCH, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
 
 
 def test_train_without_torch_says_how_to_install_it(tiny_synth, tmp_path):
@@ -108,9 +117,12 @@ def test_base_commands_run_without_torch(tmp_path):
 
     model = write_random_model(tmp_path / "m.safetensors", precision="uint8")
     Image.new("RGB", (40, 30), (200, 120, 40)).save(tmp_path / "in.png")
-    for args in (["info", "small", "--json"], ["info", model],
-                 ["translate", model, tmp_path / "in.png", tmp_path / "out.png"],
-                 ["build-site", tmp_path / "site", model]):
+    for args in (
+        ["info", "small", "--json"],
+        ["info", model],
+        ["translate", model, tmp_path / "in.png", tmp_path / "out.png"],
+        ["build-site", tmp_path / "site", model],
+    ):
         r = run_without_torch(*args)
         assert r.returncode == 0, (args, r.stderr)
     assert Image.open(tmp_path / "out.png").size == (64, 64)

@@ -1,16 +1,17 @@
 """Datasets: every image mode loads as the right RGB, folders are searched recursively, junk is skipped
 and counted, videos are read through PyAV, `data frames` skips dark frames (synth sets: test_synth.py)."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import av
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_cli
 from seeing.data import load_dataset, read_image, split_heldout, video_frames
 from seeing.errors import UserError
+
+from conftest import run_cli
 
 
 def test_grey_l(tmp_path):
@@ -85,8 +86,9 @@ def test_exif_orientation_applied(tmp_path):
     assert bottom[2] > 200 and bottom[0] < 50
 
 
-@pytest.mark.parametrize("ext,kw", [(".webp", {"lossless": True}), (".bmp", {}), (".tif", {}), (".tiff", {}),
-                                     (".jpeg", {"quality": 100})])
+@pytest.mark.parametrize(
+    "ext,kw", [(".webp", {"lossless": True}), (".bmp", {}), (".tif", {}), (".tiff", {}), (".jpeg", {"quality": 100})]
+)
 def test_other_formats(tmp_path, ext, kw):
     a = np.zeros((8, 12, 3), np.uint8)
     a[...] = (30, 140, 220)

@@ -1,5 +1,6 @@
 """The degradation: P and U against torch's adaptive_avg_pool2d and bicubic interpolate, hand-computed
 weights, the brightness/contrast formula, seeded training pairs, and numpy == torch for live frames."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +8,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seeing.degrade import (DegradeParams, augment, bicubic_matrix, blur_matrix, degrade, degrade_frame,
-                            degrade_live, pool_matrix, training_pair)
+from seeing.degrade import (
+    DegradeParams,
+    augment,
+    bicubic_matrix,
+    blur_matrix,
+    degrade,
+    degrade_frame,
+    degrade_live,
+    pool_matrix,
+    training_pair,
+)
 
 
 @pytest.mark.parametrize("src,dst", [(256, 11), (333, 11), (480, 11), (100, 7), (13, 5), (11, 11), (64, 3)])
@@ -62,8 +72,9 @@ def test_brightness_contrast_formula(dtype, tol):
 def test_float32_matches_float64():
     params = DegradeParams()
     rgb = torch.rand(2, 3, 300, 300, dtype=torch.float64)
-    torch.testing.assert_close(degrade(rgb.float(), params, 1.1, 0.9).double(), degrade(rgb, params, 1.1, 0.9),
-                               rtol=0, atol=1e-5)
+    torch.testing.assert_close(
+        degrade(rgb.float(), params, 1.1, 0.9).double(), degrade(rgb, params, 1.1, 0.9), rtol=0, atol=1e-5
+    )
 
 
 def test_training_pair_is_seeded():
@@ -105,7 +116,7 @@ def test_degrade_frame_equals_degrade_live(h, w, bc):
         np.testing.assert_allclose(degrade_frame(frames[i], params, *bc), live[i, 0].numpy(), rtol=0, atol=1e-6)
     # and both are the centre crop pooled straight to the grid, then bicubic up
     top, left, side = (h - min(h, w)) // 2, (w - min(h, w)) // 2, min(h, w)
-    crop = torch.from_numpy(frames[:, top:top + side, left:left + side]).permute(0, 3, 1, 2).double() / 255
+    crop = torch.from_numpy(frames[:, top : top + side, left : left + side]).permute(0, 3, 1, 2).double() / 255
     grey = (crop * torch.tensor([0.299, 0.587, 0.114], dtype=torch.float64).view(1, 3, 1, 1)).sum(1, keepdim=True)
     ref = F.interpolate(F.adaptive_avg_pool2d(grey, 11), size=(256, 256), mode="bicubic", align_corners=False)
     if bc == (1.0, 1.0):

@@ -1,4 +1,5 @@
 """Two processes on CPU with gloo via torchrun: sharded batches, only rank 0 writes, the checkpoint loads."""
+
 from __future__ import annotations
 
 import json
@@ -15,9 +16,30 @@ from seeing.train import load_checkpoint, load_generator
 def test_torchrun_two_processes_gloo(tiny_synth, tmp_path):
     out = tmp_path / "ddp"
     torchrun = Path(sys.executable).with_name("torchrun")
-    cmd = [str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "seeing", "train", str(tiny_synth),
-           "--down-filters", "4,4,4,4,4,4,4", "--up-filters", "4,4,4,4,4,4", "--disc-width", "4", "--epochs", "2",
-           "--out", str(out), "--workers", "1", "--device", "cpu"]
+    cmd = [
+        str(torchrun),
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "seeing",
+        "train",
+        str(tiny_synth),
+        "--down-filters",
+        "4,4,4,4,4,4,4",
+        "--up-filters",
+        "4,4,4,4,4,4",
+        "--disc-width",
+        "4",
+        "--epochs",
+        "2",
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--device",
+        "cpu",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]

@@ -1,4 +1,5 @@
 """Export: BatchNorm folding, precisions (size and PSNR goals), ONNX parity with PyTorch, the CLI."""
+
 import json
 
 import numpy as np
@@ -6,12 +7,13 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from modelkit import random_generator, save_checkpoint, synth_batch, tiny_config, tiny_degradation, trained_generator
 from seeing.arch import preset_config
 from seeing.cli import main
 from seeing.degrade import DegradeParams
 from seeing.export import export, fold_generator, folded_module, psnr
 from seeing.modelfile import read_model, write_model
+
+from modelkit import random_generator, save_checkpoint, synth_batch, tiny_config, tiny_degradation, trained_generator
 
 torch.set_num_threads(1)
 
@@ -39,6 +41,7 @@ def test_export_onnx_matches_torch_eval(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "m.safetensors" in out and "m.onnx" in out and "PSNR" in out
     import onnx
+
     proto = onnx.load(str(tmp_path / "o" / "m.onnx"))
     assert proto.opset_import[0].version >= 17
     sess = ort.InferenceSession(str(tmp_path / "o" / "m.onnx"), providers=["CPUExecutionProvider"])
@@ -60,6 +63,7 @@ def trained_small(tmp_path_factory):
     data = run / "data"
     data.mkdir()
     from PIL import Image
+
     names = []
     for i, img in enumerate(synth_batch(4, 256, seed=99)):  # images the generator never saw
         Image.fromarray(img).save(data / f"h{i}.png")
@@ -81,6 +85,7 @@ def test_precisions_size_and_psnr_goals(tmp_path, trained_small):
     assert reports["float32"]["params"] == 6_297_491
     # The same PSNR, computed here independently of the runtime: torch eval vs the uint8 file's folded net.
     from seeing.degrade import degrade_frame
+
     x = torch.from_numpy(np.stack([degrade_frame(img, DegradeParams()) for img in synth_batch(4, 256, 99)])[:, None])
     with torch.no_grad():
         ref = gen(x).numpy()

@@ -1,4 +1,5 @@
 """Atomic outputs: all or nothing, the old file kept on failure, ordinary permissions."""
+
 import os
 
 import pytest

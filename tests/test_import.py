@@ -1,4 +1,5 @@
 """`seeing import`: Keras .h5 and TF.js graph models built from a known PyTorch generator reproduce its output."""
+
 import base64
 import json
 
@@ -8,12 +9,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from modelkit import random_generator, tiny_config
 from seeing.cli import main
 from seeing.errors import UserError
 from seeing.importers import import_model
 from seeing.modelfile import read_model
 from seeing.runtime import Runtime
+
+from modelkit import random_generator, tiny_config
 
 torch.set_num_threads(1)
 
@@ -23,6 +25,7 @@ def _np(t):
 
 
 # ---------------------------------------------------------------- Keras semantics, from TensorFlow's definitions
+
 
 def _same_pad(size, k=4, s=2):
     out = -(-size // s)
@@ -74,8 +77,12 @@ def keras_layers_from_torch(gen):
     for conv, norm in zip(convs, norms):
         L = {"kernel": conv.weight.detach().double().permute(2, 3, 1, 0).contiguous()}  # both kinds: (2, 3, 1, 0)
         if isinstance(norm, torch.nn.BatchNorm2d):
-            L["bn"] = [norm.weight.detach().double(), norm.bias.detach().double(),
-                       norm.running_mean.double(), norm.running_var.double()]
+            L["bn"] = [
+                norm.weight.detach().double(),
+                norm.bias.detach().double(),
+                norm.running_mean.double(),
+                norm.running_var.double(),
+            ]
         if conv.bias is not None:
             L["bias"] = conv.bias.detach().double()
         layers.append(L)
@@ -83,6 +90,7 @@ def keras_layers_from_torch(gen):
 
 
 # ---------------------------------------------------------------- a Keras .h5 in the tutorial's layout
+
 
 def write_keras_h5(path, layers, slope=None, eps=1e-3):
     n = len(layers) // 2
@@ -100,8 +108,12 @@ def write_keras_h5(path, layers, slope=None, eps=1e-3):
                 weights.append((f"{conv}/bias:0", L["bias"]))
             if "bn" in L:
                 bn = f"batch_normalization_{i}"
-                weights += [(f"{bn}/gamma:0", L["bn"][0]), (f"{bn}/beta:0", L["bn"][1]),
-                            (f"{bn}/moving_mean:0", L["bn"][2]), (f"{bn}/moving_variance:0", L["bn"][3])]
+                weights += [
+                    (f"{bn}/gamma:0", L["bn"][0]),
+                    (f"{bn}/beta:0", L["bn"][1]),
+                    (f"{bn}/moving_mean:0", L["bn"][2]),
+                    (f"{bn}/moving_variance:0", L["bn"][3]),
+                ]
             g.attrs["weight_names"] = [w.encode() for w, _ in weights]
             for wname, arr in weights:
                 g.create_dataset(wname, data=arr.numpy().astype(np.float32))
@@ -163,6 +175,7 @@ def test_keras_h5_not_a_generator(tmp_path, capsys):
 
 # ---------------------------------------------------------------- a TF.js graph model, as tensorflowjs_converter writes it
 
+
 def _b64(s):
     return base64.b64encode(s.encode()).decode()
 
@@ -196,11 +209,23 @@ def write_tfjs_graph(folder, gen, quant, slope):
         blobs.append(data)
         return name
 
-    conv_attrs = {"strides": {"list": {"i": ["1", "2", "2", "1"]}}, "padding": {"s": _b64("SAME")},
-                  "data_format": {"s": _b64("NHWC")}, "T": {"type": "DT_FLOAT"}}
+    conv_attrs = {
+        "strides": {"list": {"i": ["1", "2", "2", "1"]}},
+        "padding": {"s": _b64("SAME")},
+        "data_format": {"s": _b64("NHWC")},
+        "T": {"type": "DT_FLOAT"},
+    }
     R = gen.cfg.resolution
-    nodes.append({"name": "input_1", "op": "Placeholder", "attr": {"shape": {"shape": {"dim": [
-        {"size": "-1"}, {"size": str(R)}, {"size": str(R)}, {"size": "1"}]}}, "dtype": {"type": "DT_FLOAT"}}})
+    nodes.append(
+        {
+            "name": "input_1",
+            "op": "Placeholder",
+            "attr": {
+                "shape": {"shape": {"dim": [{"size": "-1"}, {"size": str(R)}, {"size": str(R)}, {"size": "1"}]}},
+                "dtype": {"type": "DT_FLOAT"},
+            },
+        }
+    )
     x, skips, side = "input_1", [], R
     p = "StatefulPartitionedCall/model"
     for i, layer in enumerate(gen.down):
@@ -211,14 +236,27 @@ def write_tfjs_graph(folder, gen, quant, slope):
             s = _np(n.weight) / np.sqrt(_np(n.running_var) + n.eps)
             w = const(name + "_weights", k * s)
             b = const(name + "_bn_offset", _np(n.bias) - _np(n.running_mean) * s)
-            nodes.append({"name": name, "op": "_FusedConv2D", "input": [x, w, b], "attr": {
-                **conv_attrs, "fused_ops": {"list": {"s": [_b64("BiasAdd"), _b64("LeakyRelu")]}},
-                "num_args": {"i": "1"}, "leakyrelu_alpha": {"f": slope}, "epsilon": {"f": 0.0}}})
+            nodes.append(
+                {
+                    "name": name,
+                    "op": "_FusedConv2D",
+                    "input": [x, w, b],
+                    "attr": {
+                        **conv_attrs,
+                        "fused_ops": {"list": {"s": [_b64("BiasAdd"), _b64("LeakyRelu")]}},
+                        "num_args": {"i": "1"},
+                        "leakyrelu_alpha": {"f": slope},
+                        "epsilon": {"f": 0.0},
+                    },
+                }
+            )
             x = name
         else:  # the first layer: no bias, no BatchNorm -> Conv2D then LeakyRelu
             w = const(name + "_weights", k)
             nodes.append({"name": name, "op": "Conv2D", "input": [x, w], "attr": conv_attrs})
-            nodes.append({"name": name + "/LeakyRelu", "op": "LeakyRelu", "input": [name], "attr": {"alpha": {"f": slope}}})
+            nodes.append(
+                {"name": name + "/LeakyRelu", "op": "LeakyRelu", "input": [name], "attr": {"alpha": {"f": slope}}}
+            )
             x = name + "/LeakyRelu"
         skips.append(x)
         side //= 2
@@ -245,16 +283,23 @@ def write_tfjs_graph(folder, gen, quant, slope):
         nodes.append({"name": name + "/add", "op": "AddV2", "input": [name + "/mul", a]})
         nodes.append({"name": name + "/Relu", "op": "Relu", "input": [name + "/add"]})
         axis = const(f"{p}/concatenate_{j}/concat/axis", 3, "int32")
-        nodes.append({"name": f"{p}/concatenate_{j}/concat", "op": "ConcatV2", "input": [name + "/Relu", skips[-2 - j], axis]})
+        nodes.append(
+            {"name": f"{p}/concatenate_{j}/concat", "op": "ConcatV2", "input": [name + "/Relu", skips[-2 - j], axis]}
+        )
         x = f"{p}/concatenate_{j}/concat"
     buf = b"".join(blobs)
     cut = len(buf) // 3
     (folder / "group1-shard1of2.bin").write_bytes(buf[:cut])
     (folder / "group1-shard2of2.bin").write_bytes(buf[cut:])
-    doc = {"format": "graph-model", "generatedBy": "2.4.1", "convertedBy": "TensorFlow.js Converter v2.8.0",
-           "signature": {}, "userDefinedMetadata": {},
-           "modelTopology": {"node": nodes, "library": {}, "versions": {"producer": 440}},
-           "weightsManifest": [{"paths": ["group1-shard1of2.bin", "group1-shard2of2.bin"], "weights": weights}]}
+    doc = {
+        "format": "graph-model",
+        "generatedBy": "2.4.1",
+        "convertedBy": "TensorFlow.js Converter v2.8.0",
+        "signature": {},
+        "userDefinedMetadata": {},
+        "modelTopology": {"node": nodes, "library": {}, "versions": {"producer": 440}},
+        "weightsManifest": [{"paths": ["group1-shard1of2.bin", "group1-shard2of2.bin"], "weights": weights}],
+    }
     (folder / "model.json").write_text(json.dumps(doc))
     return folder / "model.json"
 

@@ -1,6 +1,7 @@
 """The live training preview and the time budget: `train(live=True)` writes RUN/live.safetensors per epoch,
 `seeing serve --watch RUN` serves it and nothing else of the run (the page: test_web_live.py);
 `--minutes` stops at a step boundary, resumes exactly, and exports."""
+
 from __future__ import annotations
 
 import json
@@ -9,19 +10,28 @@ import httpx
 import pytest
 import torch
 
-from conftest import Server, run_cli
 from seeing.live import LIVE_MODEL, live_status
 from seeing.modelfile import read_model
 from seeing.train import Budget, load_checkpoint, train
 
+from conftest import Server, run_cli
 from support import TRAIN_FLAGS as TINY_FLAGS
 from support import TRAIN_NET as TINY
 
 
 def tiny_train(data, out, **kw):
     torch.set_num_threads(1)
-    args = dict(gen_cfg=TINY, epochs=1, batch_size=4, seed=3, disc_width=4, save_every=0, progress=False,
-                log=lambda m: None, workers=1)
+    args = dict(
+        gen_cfg=TINY,
+        epochs=1,
+        batch_size=4,
+        seed=3,
+        disc_width=4,
+        save_every=0,
+        progress=False,
+        log=lambda m: None,
+        workers=1,
+    )
     args.update(kw)
     return train([data], out, **args)
 
@@ -89,11 +99,31 @@ def test_minutes_through_the_cli_exports_the_model(tiny_synth, tmp_path):
 def test_train_live_serves_the_page_next_to_the_run(tiny_synth, tmp_path):
     import subprocess
     import sys
+
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "seeing", "train", str(tiny_synth), *TINY_FLAGS, "--epochs", "2",
-                             "--out", str(out), "--workers", "1", "--live", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "seeing",
+            "train",
+            str(tiny_synth),
+            *TINY_FLAGS,
+            "--epochs",
+            "2",
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--live",
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
+    )
     try:
         line = ""
         while "live page:" not in line:
@@ -113,13 +143,29 @@ def test_train_live_serves_the_page_next_to_the_run(tiny_synth, tmp_path):
         assert proc.wait(30) == 0
 
 
-@pytest.mark.parametrize("target", [
-    "/live/../last.pt", "/last.pt", "/metrics.jsonl", "/config.json", "/live.safetensors", "/live/last.pt",
-    "/live/model.safetensors/", "/live%2fmodel.safetensors", "/live/./model.safetensors", "/live/%2e%2e/last.pt",
-    "/live/model.safetensors%00", "/live.json/", "/live/config.json", "/samples/epoch_001.png", "/live//model.safetensors",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/live/../last.pt",
+        "/last.pt",
+        "/metrics.jsonl",
+        "/config.json",
+        "/live.safetensors",
+        "/live/last.pt",
+        "/live/model.safetensors/",
+        "/live%2fmodel.safetensors",
+        "/live/./model.safetensors",
+        "/live/%2e%2e/last.pt",
+        "/live/model.safetensors%00",
+        "/live.json/",
+        "/live/config.json",
+        "/samples/epoch_001.png",
+        "/live//model.safetensors",
+    ],
+)
 def test_watch_reaches_nothing_else_of_the_run(watch_server, target):
     from test_serve import raw_get
+
     assert raw_get(watch_server.url, target) == 404
 
 

@@ -1,4 +1,5 @@
 """The generator's extra training terms: the low-pass term and the spectral term."""
+
 import torch
 import torch.nn.functional as F
 
@@ -11,7 +12,7 @@ def textured(seed: int, n: int = 4, size: int = 64) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     ky = torch.fft.fftfreq(size)[:, None]
     kx = torch.fft.fftfreq(size)[None, :]
-    amp = 1 / torch.sqrt(ky ** 2 + kx ** 2).clamp_min(1 / size)
+    amp = 1 / torch.sqrt(ky**2 + kx**2).clamp_min(1 / size)
     phase = torch.rand(n, 3, size, size, generator=g) * 6.2832
     img = torch.fft.ifft2(amp * torch.exp(1j * phase)).real
     return (img / img.abs().amax(dim=(2, 3), keepdim=True)).float()

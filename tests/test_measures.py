@@ -1,4 +1,5 @@
 """What a viewer sees: each measure finds what is planted in natural-looking images and moves the right way."""
+
 import numpy as np
 import pytest
 

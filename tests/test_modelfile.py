@@ -1,4 +1,5 @@
 """The model file: round trips, interop with the safetensors package, and strict loading of bad files."""
+
 import json
 import subprocess
 import sys
@@ -8,12 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modelcorpus import join as _join
-from modelcorpus import split as _split
-from modelkit import tiny_config, tiny_degradation
 from seeing.arch import layer_shapes
 from seeing.cli import main
 from seeing.modelfile import ModelFileError, quantize_uint8, read_model, write_model
+
+from modelcorpus import join as _join
+from modelcorpus import split as _split
+from modelkit import tiny_config, tiny_degradation
 
 
 def _weights(cfg, seed=0):
@@ -53,12 +55,18 @@ def test_round_trip_and_safetensors_interop(tmp_path, precision):
         else:
             np.testing.assert_allclose(w, ref, atol=tol, rtol=0)
     tensors = load_file(str(path))  # the safetensors package reads our file
-    assert tensors["down.0.weight"].dtype == {"float32": np.float32, "float16": np.float16, "uint8": np.uint8}[precision]
+    assert (
+        tensors["down.0.weight"].dtype == {"float32": np.float32, "float16": np.float16, "uint8": np.uint8}[precision]
+    )
     assert set(tensors) == {k for k in _split(path.read_bytes())[0] if k != "__metadata__"}
     if precision == "uint8":
         q, s, z = tensors["up.2.weight"], tensors["up.2.scale"], tensors["up.2.zero"]
-        np.testing.assert_allclose(s[:, None, None, None] * (q.astype(np.float32) - z[:, None, None, None]),
-                                   m.weights[len(cfg.down) + 2], rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(
+            s[:, None, None, None] * (q.astype(np.float32) - z[:, None, None, None]),
+            m.weights[len(cfg.down) + 2],
+            rtol=1e-6,
+            atol=1e-7,
+        )
 
 
 def test_quantize_represents_zero_and_extremes():
@@ -91,8 +99,15 @@ def test_cli_info_good_file(tmp_path, model_bytes, capsys):
 def _header_mutation(draw, header: dict) -> dict:
     h = json.loads(json.dumps(header))
     key = draw(st.sampled_from(sorted(h)))
-    junk = st.one_of(st.integers(-2**63, 2**64), st.floats(allow_nan=True), st.text(max_size=5), st.none(),
-                     st.lists(st.integers(-5, 1 << 40), max_size=4), st.booleans(), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+    junk = st.one_of(
+        st.integers(-(2**63), 2**64),
+        st.floats(allow_nan=True),
+        st.text(max_size=5),
+        st.none(),
+        st.lists(st.integers(-5, 1 << 40), max_size=4),
+        st.booleans(),
+        st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    )
     if key == "__metadata__":
         meta = json.loads(h[key]["seeing"])
         sub = draw(st.sampled_from(["architecture", "degradation", "version", "precision", "format", "name"]))
@@ -123,7 +138,7 @@ def test_property_mutated_files_load_or_raise_model_file_error(model_bytes, data
             buf[i] ^= 1 << draw(st.integers(0, 7))
         mutated = bytes(buf)
     elif kind == "truncate":
-        mutated = model_bytes[:draw(st.integers(0, len(model_bytes) - 1))]
+        mutated = model_bytes[: draw(st.integers(0, len(model_bytes) - 1))]
     else:
         header, body = _split(model_bytes)
         mutated = _join(_header_mutation(draw, header), body)

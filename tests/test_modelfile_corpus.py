@@ -1,5 +1,6 @@
 """One corpus of malformed model files (tests/modelfiles/, made by modelcorpus.py), read by both parsers:
 src/seeing/modelfile.py and the page's src/seeing/web/modelfile.js (under node), with identical verdicts."""
+
 import json
 import shutil
 import subprocess
@@ -29,15 +30,28 @@ def test_python_parser_verdicts():
 def test_js_parser_verdicts():
     node = shutil.which("node")
     assert node, "node is needed to run the page's parser"
-    r = subprocess.run([node, str(CORPUS.parent / "modelcorpus.mjs"), *map(str, FILES)], capture_output=True,
-                       text=True, timeout=120)
+    r = subprocess.run(
+        [node, str(CORPUS.parent / "modelcorpus.mjs"), *map(str, FILES)], capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 0, r.stderr
     got = {name.removesuffix(".safetensors"): v for name, v in json.loads(r.stdout).items()}
     assert got == EXPECTED
 
 
-@pytest.mark.parametrize("name", ["empty", "short", "truncated-data", "header-length-beyond-file", "huge-header-length",
-                                  "header-not-json", "overlap", "hole-between-tensors", "resolution-8192"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "empty",
+        "short",
+        "truncated-data",
+        "header-length-beyond-file",
+        "huge-header-length",
+        "header-not-json",
+        "overlap",
+        "hole-between-tensors",
+        "resolution-8192",
+    ],
+)
 def test_cli_info_bad_file_exits_2_with_one_line(tmp_path, name, capsys):
     from seeing.cli import main
 

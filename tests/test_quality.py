@@ -1,11 +1,13 @@
 """The quality report: flicker figures, and a tiny run reported end to end."""
+
 import json
 import math
 
 import numpy as np
 
-from conftest import run_cli
 from seeing.quality import flicker, panning_clip
+
+from conftest import run_cli
 
 
 def test_flicker_is_mean_absolute_change():
@@ -23,8 +25,20 @@ def test_panning_clip_moves_by_step():
 
 def test_report_of_a_tiny_run(tmp_path, tiny_synth):
     run = tmp_path / "tiny"
-    r = run_cli("train", tiny_synth, "--down-filters", "4,4,4,4,4,4,4,4", "--up-filters", "4,4,4,4,4,4,4", "--epochs", "1",
-                "--out", run, "--workers", "0")
+    r = run_cli(
+        "train",
+        tiny_synth,
+        "--down-filters",
+        "4,4,4,4,4,4,4,4",
+        "--up-filters",
+        "4,4,4,4,4,4,4",
+        "--epochs",
+        "1",
+        "--out",
+        run,
+        "--workers",
+        "0",
+    )
     assert r.returncode == 0, r.stderr
     bundled = tmp_path / "bundled"
     r = run_cli("export", run, "--out", bundled, "--name", "tiny")
@@ -36,6 +50,7 @@ def test_report_of_a_tiny_run(tmp_path, tiny_synth):
     assert "| uint8 |" in text and "byte-identical to the bundled `tiny.safetensors`: True" in text
     assert (tmp_path / "docs" / "quality" / "tiny-samples.png").is_file()
     from seeing.quality import evaluate_run
+
     res = evaluate_run(run, tmp_path, bundled / "tiny.safetensors")
     p = res["precisions"]
     assert math.isinf(p["float32"]["psnr_vs_float32"]) and p["uint8"]["psnr_vs_float32"] > 35
@@ -44,6 +59,7 @@ def test_report_of_a_tiny_run(tmp_path, tiny_synth):
     json.dumps(res)  # plain data throughout
     # what a viewer sees: the report's table, the figures, and the same measures per epoch in metrics.jsonl
     from seeing.measures import LATTICE_K
+
     v = res["viewer"]
     assert "| held-out images |" in text and "ordinary photos |" in text
     assert set(v["heldout"]["lattice"]) == {str(k) for k in LATTICE_K} and v["photos"]["photos"] == 13
@@ -59,9 +75,25 @@ def test_report_before_and_after(tmp_path, tiny_synth):
     """--baseline: an earlier model file measured on the run's own held-out images; the same weights as the run's
     uint8 export must give exactly the run's figures, and the report shows both grids side by side."""
     import shutil
+
     run = tmp_path / "tiny"
-    assert run_cli("train", tiny_synth, "--down-filters", "4,4,4,4,4,4,4,4", "--up-filters", "4,4,4,4,4,4,4",
-                   "--epochs", "1", "--out", run, "--workers", "0").returncode == 0
+    assert (
+        run_cli(
+            "train",
+            tiny_synth,
+            "--down-filters",
+            "4,4,4,4,4,4,4,4",
+            "--up-filters",
+            "4,4,4,4,4,4,4",
+            "--epochs",
+            "1",
+            "--out",
+            run,
+            "--workers",
+            "0",
+        ).returncode
+        == 0
+    )
     assert run_cli("export", run, "--out", tmp_path, "--name", "tiny").returncode == 0
     before = tmp_path / "tiny-before.safetensors"
     shutil.copy(tmp_path / "tiny.safetensors", before)
@@ -73,6 +105,7 @@ def test_report_before_and_after(tmp_path, tiny_synth):
     assert "![before](quality/tiny-before-samples.png) | ![after](quality/tiny-samples.png)" in text
     assert (tmp_path / "docs" / "quality" / "tiny-before-samples.png").is_file()
     from seeing.quality import evaluate_baseline, evaluate_run
+
     after = evaluate_run(run, tmp_path)
     base = evaluate_baseline(before, run, tmp_path)
     assert base["viewer"] == after["viewer"] and base["l1"] == after["precisions"]["uint8"]["l1"]

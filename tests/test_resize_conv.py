@@ -1,15 +1,17 @@
 """Resize-convolution up layers: trained as nearest 2x upsample + 3x3 conv, exported as the paper's 4x4 layers."""
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from modelkit import save_checkpoint, synth_batch, tiny_config, tiny_degradation, trained_generator
 from seeing.export import export, psnr
 from seeing.modelfile import read_model
 from seeing.nets import Generator, ResizeConvTranspose2d, expand_kernel
 from seeing.runtime import Runtime
 from seeing.train import load_generator
+
+from modelkit import save_checkpoint, synth_batch, tiny_config, tiny_degradation, trained_generator
 
 torch.set_num_threads(1)
 
@@ -23,8 +25,9 @@ def test_expanded_kernel_is_nearest_upsample_then_3x3(dtype, tol, cin, cout, sid
         layer.weight3.copy_(torch.randn(layer.weight3.shape, generator=g, dtype=dtype))
         layer.bias.copy_(torch.randn(cout, generator=g, dtype=dtype))
     x = torch.randn(2, cin, side, side, generator=g, dtype=dtype)
-    resize_conv = F.conv2d(F.interpolate(x, scale_factor=2, mode="nearest"), layer.weight3.transpose(0, 1),
-                           layer.bias, padding=1)
+    resize_conv = F.conv2d(
+        F.interpolate(x, scale_factor=2, mode="nearest"), layer.weight3.transpose(0, 1), layer.bias, padding=1
+    )
     with torch.no_grad():
         got = layer(x)
     assert got.shape == (2, cout, 2 * side, 2 * side)

@@ -1,4 +1,5 @@
 """The Python runtime: numpy + ONNX Runtime, frames of any size, parity with the torch generator."""
+
 import subprocess
 import sys
 
@@ -6,11 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from modelkit import random_generator, tiny_config, tiny_degradation
 from seeing.degrade import degrade_live
 from seeing.export import fold_generator
 from seeing.modelfile import write_model
 from seeing.runtime import Runtime
+
+from modelkit import random_generator, tiny_config, tiny_degradation
 
 torch.set_num_threads(1)
 
@@ -59,13 +61,15 @@ def test_runtime_needs_no_torch(model):
         f"rt = Runtime({str(path)!r})\n"
         "out = rt(np.full((30, 40, 3), 128, np.uint8))\n"
         "assert out.shape == (64, 64, 3)\n"
-        "print('ok')\n")
+        "print('ok')\n"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
 
 
 def test_at_size_scales_the_grid_and_keeps_the_cell():
     from seeing.degrade import DegradeParams, at_size
+
     d = at_size(DegradeParams(), 512)
     assert (d.resolution, d.grid) == (512, 22) and d.resolution / d.grid == 256 / 11
     assert at_size(DegradeParams(resolution=64, grid=3), 128).grid == 6
@@ -76,6 +80,7 @@ def test_at_size_scales_the_grid_and_keeps_the_cell():
 def test_hd_size_matches_torch_at_that_size(model, shape):
     """The same generator at twice its side (fully convolutional) on the degradation at that size."""
     from seeing.degrade import at_size
+
     path, gen = model
     rt = Runtime(path, threads=1, size=128)
     assert rt.resolution == 128 and rt.degradation.grid == 2 * rt.model.degradation.grid
@@ -92,5 +97,6 @@ def test_hd_size_matches_torch_at_that_size(model, shape):
 @pytest.mark.parametrize("size", [96, 32, 8192])
 def test_sizes_the_net_cannot_run_are_one_line_errors(model, size):
     from seeing.errors import UserError
+
     with pytest.raises(UserError, match=r"multiples of 64"):
         Runtime(model[0], size=size)

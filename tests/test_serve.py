@@ -1,5 +1,6 @@
 """`seeing serve` over real HTTP: headers, methods, caching, path escapes, 200 concurrent downloads;
 `seeing build-site` and the demo's random-model fallback."""
+
 from __future__ import annotations
 
 import asyncio
@@ -28,8 +29,11 @@ def raw_get(url: str, target: str, method: str = "GET") -> int:
 def test_page_models_and_headers(server, web_models):
     r = httpx.get(server.url)
     assert r.status_code == 200 and 'src="app.js"' in r.text
-    for k, v in {"cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp",
-                 "cross-origin-resource-policy": "same-origin"}.items():
+    for k, v in {
+        "cross-origin-opener-policy": "same-origin",
+        "cross-origin-embedder-policy": "require-corp",
+        "cross-origin-resource-policy": "same-origin",
+    }.items():
         assert r.headers[k] == v
     assert r.headers["etag"] and r.headers["cache-control"] == "no-cache"
     listing = httpx.get(server.url + "models.json").json()
@@ -55,18 +59,36 @@ def test_etag_head_and_methods(server):
         assert r.headers["cross-origin-opener-policy"] == "same-origin"
 
 
-@pytest.mark.parametrize("target", [
-    "/../pyproject.toml", "/..%2f..%2fetc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/%2E%2E/serve.py",
-    "/models/..%2f..%2fserve.py", "//etc/passwd", "/etc/passwd", "/%2Fetc%2Fpasswd", "/..\\serve.py",
-    "/%5c..%5cserve.py", "/app.js%00.html", "/models/../serve.py", "/./app.js", "/models/tiny-float32.safetensors/",
-    "/c:/windows/win.ini", "/escape.txt", "/models/nothing.safetensors", "/../web/app.js",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/../pyproject.toml",
+        "/..%2f..%2fetc/passwd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/%2E%2E/serve.py",
+        "/models/..%2f..%2fserve.py",
+        "//etc/passwd",
+        "/etc/passwd",
+        "/%2Fetc%2Fpasswd",
+        "/..\\serve.py",
+        "/%5c..%5cserve.py",
+        "/app.js%00.html",
+        "/models/../serve.py",
+        "/./app.js",
+        "/models/tiny-float32.safetensors/",
+        "/c:/windows/win.ini",
+        "/escape.txt",
+        "/models/nothing.safetensors",
+        "/../web/app.js",
+    ],
+)
 def test_no_request_escapes(server, target):
     assert raw_get(server.url, target) == 404
 
 
 def test_symlink_out_of_web_root_is_refused(tmp_path, web_models):
     from seeing.serve import WEB_ROOT, resolve_in
+
     secret = tmp_path / "secret.txt"
     secret.write_text("no")
     link = WEB_ROOT / "zz-test-link.txt"
@@ -89,9 +111,11 @@ def test_200_concurrent_downloads_are_intact(server, web_models):
     async def main():
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=0)
         async with httpx.AsyncClient(limits=limits, timeout=120) as client:
+
             async def one():
                 r = await client.get(server.url + "models/tiny-float32.safetensors")
                 return r.status_code, hashlib.sha256(r.content).hexdigest()
+
             return await asyncio.gather(*(one() for _ in range(200)))
 
     results = asyncio.run(main())
@@ -100,6 +124,7 @@ def test_200_concurrent_downloads_are_intact(server, web_models):
 
 def test_serve_without_models_serves_the_bundled_ones():
     from seeing.serve import BUNDLED_MODELS
+
     bundled = sorted(BUNDLED_MODELS.glob("*.safetensors"))
     assert bundled  # the package ships at least the default model
     s = Server([])
@@ -135,10 +160,14 @@ def test_build_site(tmp_path, web_models):
     for f in ("index.html", "app.js", "engine-webgpu.js", "conv.wgsl", "modelfile.js", "style.css", "_headers"):
         assert (out / f).is_file(), f
     headers = (out / "_headers").read_text()
-    assert "Cross-Origin-Opener-Policy: same-origin" in headers and "Cross-Origin-Embedder-Policy: require-corp" in headers
+    assert (
+        "Cross-Origin-Opener-Policy: same-origin" in headers and "Cross-Origin-Embedder-Policy: require-corp" in headers
+    )
     listing = json.loads((out / "models.json").read_text())
-    assert [(out / m["url"]).read_bytes() for m in listing] == [web_models["float32"].read_bytes(),
-                                                                web_models["uint8"].read_bytes()]
+    assert [(out / m["url"]).read_bytes() for m in listing] == [
+        web_models["float32"].read_bytes(),
+        web_models["uint8"].read_bytes(),
+    ]
     assert not list(out.rglob("__pycache__"))
     # a second build replaces the first; a folder that is not a site is left alone
     assert run_cli("build-site", out, web_models["uint8"], timeout=60).returncode == 0
@@ -153,6 +182,7 @@ def test_build_site(tmp_path, web_models):
 
 def test_demo_falls_back_to_a_random_model(tmp_path):
     from seeing import serve
+
     env_cache = os.environ.get("XDG_CACHE_HOME")
     os.environ["XDG_CACHE_HOME"] = str(tmp_path)
     try:
@@ -167,12 +197,14 @@ def test_demo_falls_back_to_a_random_model(tmp_path):
     else:
         assert "random" in note and paths == [tmp_path / "seeing" / "random-small.safetensors"]
         from seeing.modelfile import read_model
+
         m = read_model(paths[0])
         assert m.precision == "uint8" and m.config.down == [4, 8, 16, 32, 64, 128, 256, 512]
 
 
 def write_thumb(path, colour=(40, 90, 160)):
     from PIL import Image
+
     Image.new("RGB", (128, 128), colour).save(path)
     return path
 
@@ -200,15 +232,30 @@ def test_model_folder_lists_thumbnails_and_serves_nothing_else(worlds):
     try:
         listing = httpx.get(srv.url + "models.json").json()
         assert [(m["name"], m["thumb"]) for m in listing] == [
-            ("clouds", None), ("flowers", None), ("waves", "models/waves.png")]
+            ("clouds", None),
+            ("flowers", None),
+            ("waves", "models/waves.png"),
+        ]
         assert all("path" not in m and "thumb_path" not in m for m in listing)
         r = httpx.get(srv.url + "models/waves.png")
         assert r.status_code == 200 and r.content == (folder / "waves.png").read_bytes()
         assert r.headers["content-type"] == "image/png" and r.headers["cross-origin-resource-policy"] == "same-origin"
-        for target in ("/models/clouds.png", "/models/flowers.png", "/models/secret.png", "/models/../outside/secret.png",
-                       "/models/..%2foutside%2fsecret.png", "/models/waves.png/", "/models/waves.PNG",
-                       "/models/waves.safetensors.png", "/models/%2e%2e/outside/secret.png", "/models/waves",
-                       "/models/", "/models", "/outside/secret.png", "/models/waves.png%00"):
+        for target in (
+            "/models/clouds.png",
+            "/models/flowers.png",
+            "/models/secret.png",
+            "/models/../outside/secret.png",
+            "/models/..%2foutside%2fsecret.png",
+            "/models/waves.png/",
+            "/models/waves.PNG",
+            "/models/waves.safetensors.png",
+            "/models/%2e%2e/outside/secret.png",
+            "/models/waves",
+            "/models/",
+            "/models",
+            "/outside/secret.png",
+            "/models/waves.png%00",
+        ):
             assert raw_get(srv.url, target) == 404, target
     finally:
         srv.close()
@@ -216,11 +263,16 @@ def test_model_folder_lists_thumbnails_and_serves_nothing_else(worlds):
 
 def test_thumbnail_rules(worlds, tmp_path):
     from seeing.serve import expand_models, thumbnail_of
+
     folder, _ = worlds
     assert thumbnail_of(folder / "waves.safetensors") == (folder / "waves.png").resolve()
     assert thumbnail_of(folder / "clouds.safetensors") is None  # symlink out of the folder
     assert thumbnail_of(folder / "flowers.safetensors") is None  # not a PNG
-    assert [p.name for p in expand_models([folder])] == ["clouds.safetensors", "flowers.safetensors", "waves.safetensors"]
+    assert [p.name for p in expand_models([folder])] == [
+        "clouds.safetensors",
+        "flowers.safetensors",
+        "waves.safetensors",
+    ]
     r = run_cli("serve", tmp_path, "--port", "0", timeout=60)  # an empty folder
     assert r.returncode == 2 and "no .safetensors" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
@@ -232,4 +284,8 @@ def test_build_site_copies_thumbnails(worlds, tmp_path):
     listing = json.loads((out / "models.json").read_text())
     assert [m["thumb"] for m in listing] == [None, None, "models/waves.png"]
     assert sorted(p.name for p in (out / "models").iterdir()) == [
-        "clouds.safetensors", "flowers.safetensors", "waves.png", "waves.safetensors"]
+        "clouds.safetensors",
+        "flowers.safetensors",
+        "waves.png",
+        "waves.safetensors",
+    ]

@@ -1,5 +1,6 @@
 """Synth worlds (`seeing data synth`): byte-identical for a seed, every kind a textured 256x256 picture with
 coarse bright and dark regions, and colour statistics that identify each world."""
+
 from __future__ import annotations
 
 import io
@@ -8,8 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_cli
 from seeing.synth import KINDS, NEBULA_PALETTES, make_image, write_set
+
+from conftest import run_cli
 
 
 def luminance(img: np.ndarray) -> np.ndarray:
@@ -46,7 +48,7 @@ def test_kinds_differ_and_have_coarse_structure():
             cells = luminance(img)[:253, :253].reshape(23, 11, 23, 11).mean(axis=(1, 3))
             assert cells.std() > 10, k
     for i, a in enumerate(KINDS):
-        for b in KINDS[i + 1:]:
+        for b in KINDS[i + 1 :]:
             assert np.abs(imgs[a].astype(float) - imgs[b]).mean() > 10, (a, b)
 
 
@@ -97,8 +99,9 @@ def test_nebula_keeps_one_palette_unless_asked():
 
 
 def test_synth_cli(tmp_path):
-    r = run_cli("data", "synth", tmp_path / "s", "--kind", "nebula", "--palette", "random", "-n", 3, "--seed", 1,
-                "--size", 32)
+    r = run_cli(
+        "data", "synth", tmp_path / "s", "--kind", "nebula", "--palette", "random", "-n", 3, "--seed", 1, "--size", 32
+    )
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [f"nebula_{i:05d}.png" for i in range(3)]
     img = np.asarray(Image.open(tmp_path / "s" / "nebula_00002.png"))

@@ -1,5 +1,6 @@
 """Training end to end on a tiny synth set: every artefact of a run, exact resume after an interrupt
 (in the middle of an epoch), Ctrl-C through the CLI, and loading what was written."""
+
 from __future__ import annotations
 
 import json
@@ -12,16 +13,26 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import run_cli
 from seeing.train import evaluate, load_checkpoint, load_generator, train
+
+from conftest import run_cli
 from support import TRAIN_FLAGS
 from support import TRAIN_NET as TINY
 
 
 def tiny_train(data, out, **kw):
     torch.set_num_threads(1)
-    args = dict(gen_cfg=TINY, epochs=2, batch_size=4, seed=3, disc_width=4, save_every=1, progress=False,
-                log=lambda m: None, workers=1)
+    args = dict(
+        gen_cfg=TINY,
+        epochs=2,
+        batch_size=4,
+        seed=3,
+        disc_width=4,
+        save_every=1,
+        progress=False,
+        log=lambda m: None,
+        workers=1,
+    )
     args.update(kw)
     return train([data], out, **args)
 
@@ -61,8 +72,19 @@ def test_run_writes_every_artefact(full_run):
 def test_checkpoint_format(full_run):
     out, metrics = full_run
     ck = torch.load(out / "last.pt", map_location="cpu", weights_only=True)  # plain types only
-    for k in ("generator", "discriminator", "opt_g", "opt_d", "scaler", "config", "epoch", "step", "rng",
-              "metrics", "version"):
+    for k in (
+        "generator",
+        "discriminator",
+        "opt_g",
+        "opt_d",
+        "scaler",
+        "config",
+        "epoch",
+        "step",
+        "rng",
+        "metrics",
+        "version",
+    ):
         assert k in ck, k
     assert ck["epoch"] == 2 and ck["step"] == 4 and ck["version"] == 1  # 9 training images: batches of 4 and 5
     assert set(ck["config"]) == {"generator", "degradation", "train"}
@@ -80,11 +102,16 @@ def test_load_generator_reproduces_heldout_metrics(full_run):
     # held-out L1 recomputed from the saved generator matches the logged one
     from seeing.data import load_dataset
     from seeing.degrade import degrade
+
     held = json.loads((out / "heldout.json").read_text())
     ds = load_dataset([ck["config"]["train"]["data"][0]], side=ck["config"]["train"]["load_size"], progress=False)
     i = ds.names.index(held[0])
-    rgb = torch.nn.functional.interpolate(torch.from_numpy(ds.images[i:i + 1]).permute(0, 3, 1, 2).float() / 255,
-                                          size=(128, 128), mode="bilinear", antialias=True).clamp(0, 1)
+    rgb = torch.nn.functional.interpolate(
+        torch.from_numpy(ds.images[i : i + 1]).permute(0, 3, 1, 2).float() / 255,
+        size=(128, 128),
+        mode="bilinear",
+        antialias=True,
+    ).clamp(0, 1)
     m, _ = evaluate(gen, degrade(rgb.double(), deg).float(), rgb * 2 - 1)
     assert m["heldout_l1"] == pytest.approx(metrics["heldout_l1"], abs=1e-6)
     assert m["psnr"] == pytest.approx(metrics["psnr"], abs=1e-4)
@@ -143,15 +170,18 @@ def test_resumed_optimizer_state_equals_saved(full_run, tiny_synth, tmp_path):
 
 # `seeing train ARGS` in a subprocess whose training sends itself a real SIGINT after one step (train()'s
 # interrupt_at_step), as a Ctrl-C would.
-INTERRUPTED = ("import sys; import seeing.train as t; train = t.train; "
-               "t.train = lambda *a, **kw: train(*a, **{**kw, 'interrupt_at_step': 1}); "
-               "from seeing.cli import main; main(sys.argv[1:])")
+INTERRUPTED = (
+    "import sys; import seeing.train as t; train = t.train; "
+    "t.train = lambda *a, **kw: train(*a, **{**kw, 'interrupt_at_step': 1}); "
+    "from seeing.cli import main; main(sys.argv[1:])"
+)
 
 
 def interrupted_cli(*args) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-c", INTERRUPTED, *map(str, args)], capture_output=True, text=True,
-                          env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", INTERRUPTED, *map(str, args)], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 def test_ctrl_c_through_the_cli_saves_then_resumes(tiny_synth, tmp_path):

@@ -1,5 +1,6 @@
 """Training in bfloat16 autocast and channels-last on CPU: one step agrees with float32 from the same state,
 BatchNorm statistics and the losses stay float32, and resume is exact within one precision."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,6 +10,7 @@ from seeing.arch import GeneratorConfig
 from seeing.degrade import DegradeParams, default_grid, training_pair
 from seeing.nets import Generator, PatchGAN
 from seeing.train import cpu_bf16_supported, gan_step, init_weights, load_checkpoint, to_layout, train
+
 from support import TRAIN_NET as TINY
 
 NET = GeneratorConfig(down=[8, 16, 32, 32, 32, 32, 32], up=[32, 32, 32, 32, 16, 8], resolution=128)
@@ -59,8 +61,19 @@ def test_bf16_step_matches_fp32_within_bf16_rounding():
 @pytest.mark.parametrize("stop_step", [3])  # in the middle of epoch 2
 def test_bf16_channels_last_resume_is_exact(tiny_synth, tmp_path, stop_step):
     torch.set_num_threads(1)
-    args = dict(gen_cfg=TINY, epochs=2, batch_size=4, seed=3, disc_width=4, save_every=0, progress=False,
-                log=lambda m: None, workers=1, cpu_bf16=True, channels_last=True)
+    args = dict(
+        gen_cfg=TINY,
+        epochs=2,
+        batch_size=4,
+        seed=3,
+        disc_width=4,
+        save_every=0,
+        progress=False,
+        log=lambda m: None,
+        workers=1,
+        cpu_bf16=True,
+        channels_last=True,
+    )
     full = tmp_path / "full"
     train([tiny_synth], full, **args)
     out = tmp_path / "interrupted"

@@ -1,4 +1,5 @@
 """`seeing translate`: image, folder and video; smoothing, brightness/contrast, side by side; bad input."""
+
 from fractions import Fraction
 
 import av
@@ -6,12 +7,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from modelkit import random_generator, tiny_config, tiny_degradation
 from seeing.cli import main
 from seeing.export import fold_generator
 from seeing.modelfile import write_model
 from seeing.runtime import Runtime, to_uint8
 from seeing.translate import Translator, input_view
+
+from modelkit import random_generator, tiny_config, tiny_degradation
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +27,10 @@ def model_path(tmp_path_factory):
 def _frames(n, h=48, w=80):
     rng = np.random.default_rng(n)
     base = rng.integers(0, 256, (h // 8, w // 8, 3), dtype=np.uint8)
-    return [np.asarray(Image.fromarray(np.roll(base, i, axis=1)).resize((w, h), Image.Resampling.BILINEAR))
-            for i in range(n)]
+    return [
+        np.asarray(Image.fromarray(np.roll(base, i, axis=1)).resize((w, h), Image.Resampling.BILINEAR))
+        for i in range(n)
+    ]
 
 
 def _clip(path, frames, rate, fmt=None, codec="libx264"):
@@ -89,8 +93,10 @@ def test_smoothing_is_exponential(model_path):
     assert not np.array_equal(outs[2], to_uint8(raw[2]))
 
 
-@pytest.mark.parametrize("ext,fmt,codec,rate,count", [(".y4m", "yuv4mpegpipe", "rawvideo", Fraction(30000, 1001), 9),
-                                                      (".mp4", None, "libx264", Fraction(12), 40)])
+@pytest.mark.parametrize(
+    "ext,fmt,codec,rate,count",
+    [(".y4m", "yuv4mpegpipe", "rawvideo", Fraction(30000, 1001), 9), (".mp4", None, "libx264", Fraction(12), 40)],
+)
 def test_video_to_video_keeps_count_and_rate(tmp_path, model_path, ext, fmt, codec, rate, count):
     frames = _frames(count)
     src = tmp_path / f"in{ext}"
@@ -121,10 +127,12 @@ def test_bad_inputs_exit_2_and_keep_outputs(tmp_path, model_path, capsys):
     (tmp_path / "bad.png").write_bytes(b"\x89PNG not really")
     (tmp_path / "bad.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 garbage" * 10)
     (tmp_path / "keep.mp4").write_bytes(b"precious")
-    cases = [[str(tmp_path / "missing.png"), str(tmp_path / "o.png")],
-             [str(tmp_path / "bad.png"), str(tmp_path / "o.png")],
-             [str(tmp_path / "bad.mp4"), str(tmp_path / "keep.mp4")],
-             [str(tmp_path / "bad.png"), str(tmp_path / "o.mp4")]]
+    cases = [
+        [str(tmp_path / "missing.png"), str(tmp_path / "o.png")],
+        [str(tmp_path / "bad.png"), str(tmp_path / "o.png")],
+        [str(tmp_path / "bad.mp4"), str(tmp_path / "keep.mp4")],
+        [str(tmp_path / "bad.png"), str(tmp_path / "o.mp4")],
+    ]
     for args in cases:
         with pytest.raises(SystemExit) as e:
             main(["translate", str(model_path), *args])
@@ -222,9 +230,14 @@ def test_gif_is_a_video_everywhere(tmp_path, model_path, real_inputs):
     assert e.value.code == 2
 
 
-@pytest.mark.parametrize("codecs", [{".mp4": ("libtheora", "yuv420p")},  # no such encoder in this build
-                                    {".webm": ("libx264", "yuv420p")}],  # the WebM muxer refuses H.264
-                         ids=["encoder", "muxer"])
+@pytest.mark.parametrize(
+    "codecs",
+    [
+        {".mp4": ("libtheora", "yuv420p")},  # no such encoder in this build
+        {".webm": ("libx264", "yuv420p")},
+    ],  # the WebM muxer refuses H.264
+    ids=["encoder", "muxer"],
+)
 def test_encoder_and_muxer_failures_exit_2(tmp_path, model_path, real_inputs, monkeypatch, capsys, codecs):
     import seeing.translate
 
@@ -243,8 +256,17 @@ def test_size_512_runs_the_model_in_hd(tmp_path, model_path, capsys):
     """--size (here 128 for a 64 model, as 512 is for 256): the output at that size, the grid scaled."""
     frame = _frames(1, 150, 200)[0]
     Image.fromarray(frame).save(tmp_path / "in.png")
-    main(["translate", str(model_path), str(tmp_path / "in.png"), str(tmp_path / "hd.png"), "--size", "128",
-          "--side-by-side"])
+    main(
+        [
+            "translate",
+            str(model_path),
+            str(tmp_path / "in.png"),
+            str(tmp_path / "hd.png"),
+            "--size",
+            "128",
+            "--side-by-side",
+        ]
+    )
     hd = np.asarray(Image.open(tmp_path / "hd.png"))
     assert hd.shape == (128, 256, 3)
     np.testing.assert_array_equal(hd[:, 128:], Runtime(model_path, size=128)(frame))

@@ -1,4 +1,5 @@
 """The CPU engine's wasm kernels, run through wasmtime, against PyTorch and seeing.degrade layer by layer."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -53,7 +54,9 @@ def torch_generator(layers, cfg, x):
 
 def test_committed_wasm_is_rebuilt_byte_for_byte(tmp_path):
     for path in build(tmp_path):
-        assert path.read_bytes() == (WEB / path.name).read_bytes(), f"{path.name} differs from the committed build: run make wasm"
+        assert path.read_bytes() == (WEB / path.name).read_bytes(), (
+            f"{path.name} differs from the committed build: run make wasm"
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(VARIANTS)
 
 
@@ -82,7 +85,7 @@ def test_each_layer_matches_torch(variant):
         act = "leaky" if L["kind"] == "down" else "tanh" if i == 2 * n - 1 else "relu"
         ref = torch_layer(L["kind"], torch.from_numpy(xa).permute(2, 0, 1)[None], *layers[i], act, CFG.leaky_slope)
         ref = ref[0].permute(1, 2, 0).numpy()
-        np.testing.assert_allclose(got[1:-1, 1:-1, :L["cout"]], ref, atol=2e-5, rtol=1e-5, err_msg=f"layer {i} {L}")
+        np.testing.assert_allclose(got[1:-1, 1:-1, : L["cout"]], ref, atol=2e-5, rtol=1e-5, err_msg=f"layer {i} {L}")
 
 
 @pytest.mark.parametrize("variant", SINGLE)
@@ -103,7 +106,9 @@ def test_whole_generator_matches_torch(variant):
     net = WasmNet(len(CFG.down), [(w, b, None, None) for w, b in layers], DEG, CFG.leaky_slope, variant, threads)
     frame = np.random.default_rng(4).integers(0, 256, (40, 48, 4), np.uint8)
     deg, out, rgba = (net.frame_threads if threads > 1 else net.frame)(frame, brightness=1.1, contrast=0.9)
-    ref = torch_generator(layers, CFG, torch.from_numpy(degrade_frame(frame[..., :3], DEG, 1.1, 0.9))[None, None])[0].numpy()
+    ref = torch_generator(layers, CFG, torch.from_numpy(degrade_frame(frame[..., :3], DEG, 1.1, 0.9))[None, None])[
+        0
+    ].numpy()
     np.testing.assert_allclose(out, ref, atol=1e-5)
     expect = np.clip(np.rint((out.transpose(1, 2, 0) + 1) * 127.5), 0, 255).astype(np.uint8)
     assert np.array_equal(rgba[..., :3], expect) and np.all(rgba[..., 3] == 255)
@@ -142,8 +147,9 @@ def test_model_file_precisions(tmp_path, precision):
     net = WasmNet.from_model(path)
     frame = np.random.default_rng(10).integers(0, 256, (32, 32, 4), np.uint8)
     _, out, _ = net.frame(frame)
-    ref = torch_generator(list(zip(m.weights, m.biases)), CFG,
-                          torch.from_numpy(degrade_frame(frame[..., :3], DEG))[None, None])[0].numpy()
+    ref = torch_generator(
+        list(zip(m.weights, m.biases)), CFG, torch.from_numpy(degrade_frame(frame[..., :3], DEG))[None, None]
+    )[0].numpy()
     np.testing.assert_allclose(out, ref, atol=1e-5)
 
 
@@ -159,9 +165,9 @@ def test_work_counters_report_the_frame_once_and_ignore_late_threads():
     assert gen > 0
     assert net.call("frame_run", net.net, 0, 2) == gen  # one thread alone claims every unit
     a = net.call("net_rgba", net.net)
-    before = net.view()[a:a + 32 * 32 * 4].copy()
+    before = net.view()[a : a + 32 * 32 * 4].copy()
     assert net.call("frame_run", net.net, 1, 2) == 0  # late: every stage already done
-    assert np.array_equal(net.view()[a:a + 32 * 32 * 4], before)
+    assert np.array_equal(net.view()[a : a + 32 * 32 * 4], before)
     assert np.array_equal(before.reshape(32, 32, 4), ref[2])
     assert net.call("net_begin", net.net) == gen + 1
 
@@ -170,6 +176,7 @@ def test_work_counters_report_the_frame_once_and_ignore_late_threads():
 def test_whole_generator_at_twice_its_side_matches_torch(variant):
     """HD: the net run at 2R (a 2x2 bottleneck, the deep layers' other paths) on the degradation at 2R."""
     from seeing.degrade import at_size
+
     layers = random_layers(CFG, seed=8)
     deg = at_size(DEG, 64)
     threads = 2 if variant.endswith("-mt.wasm") else 1

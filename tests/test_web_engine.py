@@ -1,25 +1,30 @@
 """The WebGPU engine in real Chromium (SwiftShader): degradation against seeing.degrade, generator output
 against ONNX Runtime in Python (seeing.runtime), float32 and uint8 files, a tiny and a small-preset net."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from conftest import Server, open_page
 from seeing.degrade import degrade_frame
 from seeing.export import psnr  # on the [0, 1] scale of outputs in [-1, 1], as the engines give
 from seeing.modelfile import read_model
 from seeing.runtime import Runtime
+
+from conftest import Server, open_page
 from support import gradient_frame
 from webkit import small_config, write_random_model
 
 
 def run_page(page, rgba, brightness=1.0, contrast=1.0):
     h, w, _ = rgba.shape
-    res = page.evaluate("""async ([data, w, h, b, c]) => {
+    res = page.evaluate(
+        """async ([data, w, h, b, c]) => {
         const r = await window.seeing.runTest(data, w, h, {brightness: b, contrast: c});
         return {degraded: Array.from(r.degraded), output: Array.from(r.output)};
-    }""", [rgba.ravel().tolist(), w, h, brightness, contrast])
+    }""",
+        [rgba.ravel().tolist(), w, h, brightness, contrast],
+    )
     return np.array(res["degraded"], np.float32), np.array(res["output"], np.float32)
 
 
@@ -87,6 +92,7 @@ def test_odd_widths_and_sliced_layers_match_onnx_runtime(browser, tmp_path):
     """The kernel's special paths: channel counts not divisible by 4, deep layers split into
     input-channel slices (a slice straddling the skip boundary), 1/2/4/8 pixels per invocation."""
     from seeing.arch import GeneratorConfig
+
     cfg = GeneratorConfig(down=[5, 10, 36, 60, 100, 140], up=[100, 60, 36, 10, 5], resolution=64)
     path = write_random_model(tmp_path / "odd.safetensors", cfg, "float32", seed=3)
     path_u8 = write_random_model(tmp_path / "odd-u8.safetensors", cfg, "uint8", seed=3)
@@ -97,9 +103,23 @@ def test_odd_widths_and_sliced_layers_match_onnx_runtime(browser, tmp_path):
         # the kernel shapes chosen for other adapters (a GPU's many slices, 8 channels, fewer pixels
         # per invocation, no subgroups) and each subgroup mode everywhere it applies compute the same net;
         # a live source (a bitmap) read through a 2D canvas or copied by the GPU gives the same frame
-        diffs = p.evaluate(TUNINGS_JS, ["odd", [{}, {"invocations": 4096}, {"px": 4, "py": 1}, {"px": 2},
-                                                {"sg": 0}, {"sgMode": 1}, {"sgMode": 2}, {"source": "bitmap"},
-                                                {"source": "bitmap", "externalCopy": True}]])
+        diffs = p.evaluate(
+            TUNINGS_JS,
+            [
+                "odd",
+                [
+                    {},
+                    {"invocations": 4096},
+                    {"px": 4, "py": 1},
+                    {"px": 2},
+                    {"sg": 0},
+                    {"sgMode": 1},
+                    {"sgMode": 2},
+                    {"source": "bitmap"},
+                    {"source": "bitmap", "externalCopy": True},
+                ],
+            ],
+        )
         labels, diffs = diffs["labels"], diffs["diffs"]
         assert max(diffs) < 1e-5, diffs
         # on SwiftShader (subgroups of 4) the default plan uses both modes, the forced ones theirs
@@ -137,11 +157,15 @@ def test_small_preset_at_512_matches_onnx_runtime(browser, tmp_path):
     """HD: the page at ?size=512 runs the 256 model at 512, its grid scaled to 22 (degrade.at_size),
     against ONNX Runtime at 512 on the page's own degraded input, and the degradation against Python."""
     from seeing.degrade import at_size
+
     path = write_random_model(tmp_path / "small.safetensors", small_config(), "uint8", seed=2)
     srv = Server([path])
     try:
         p = open_page(browser, srv.url, "test=1&engine=webgpu&size=512")
-        assert p.evaluate("[window.seeing.engine.canvas.width, window.seeing.state.model.degradation.grid]") == [512, 22]
+        assert p.evaluate("[window.seeing.engine.canvas.width, window.seeing.state.model.degradation.grid]") == [
+            512,
+            22,
+        ]
         frame = gradient_frame(240, 320)
         rt = Runtime(path, threads=1, size=512)
         degraded, output = run_page(p, frame)

@@ -1,12 +1,14 @@
 """The live training preview in the page: `seeing serve --watch RUN` and headless Chromium with the fake camera;
 the page swaps to each epoch's model of a real (tiny) training run while frames keep flowing. (After
 test_serve.py: Playwright's event loop stays up for the session.)"""
+
 from __future__ import annotations
 
 import json
 
-from conftest import Server
 from test_live import tiny_train
+
+from conftest import Server
 
 
 def metrics_lines(run):

@@ -1,6 +1,7 @@
 """The live page in real headless Chromium (WebGPU on SwiftShader): camera to canvas, frames before the
 engine choice is final, uploads, camera denied, a lost device, 3,000 frames without growth of GPU buffers
 or JS heap, and a live soak without heap growth. Waits follow the page's events and state (webkit.WAIT_MS)."""
+
 from __future__ import annotations
 
 import time

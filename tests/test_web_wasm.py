@@ -1,5 +1,6 @@
 """The CPU engine in the live page (real Chromium): output against ONNX Runtime in Python, the degradation
 against seeing.degrade, with worker threads (page cross-origin isolated) and without (plain server)."""
+
 from __future__ import annotations
 
 import json
@@ -7,16 +8,16 @@ import json
 import numpy as np
 import pytest
 
+from seeing.arch import GeneratorConfig
 from seeing.degrade import degrade_frame
 from seeing.export import psnr
 from seeing.modelfile import read_model
 from seeing.runtime import Runtime
 from tools.browser import CREATE_JS
 from tools.static_server import static_server
-from support import gradient_frame
 
+from support import gradient_frame
 from webkit import TINY, WAIT_MS, wait_event, write_random_model
-from seeing.arch import GeneratorConfig
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +31,7 @@ def models(tmp_path_factory):
 def browser(playwright_session):
     """Chromium from the session's one Playwright (a second sync Playwright in the same process fails)."""
     from conftest import launch_chromium
+
     b = launch_chromium(playwright_session)
     yield b
     b.close()
@@ -38,8 +40,16 @@ def browser(playwright_session):
 def page_files(models, tmp_path, first):
     """models.json (as `seeing serve` writes it) listing `first` model first, and the model files."""
     order = [first] + [p for p in models if p != first]
-    listing = [{"name": models[p].stem, "url": f"models/{models[p].name}", "size": models[p].stat().st_size,
-                "precision": p, "params": 0} for p in order]
+    listing = [
+        {
+            "name": models[p].stem,
+            "url": f"models/{models[p].name}",
+            "size": models[p].stat().st_size,
+            "precision": p,
+            "params": 0,
+        }
+        for p in order
+    ]
     (tmp_path / "models.json").write_text(json.dumps(listing))
     files = {"models.json": tmp_path / "models.json"}
     files.update({f"models/{m.name}": m for m in models.values()})
@@ -61,15 +71,19 @@ def open_page(browser, base, extra=""):
 def test_page_cpu_engine_matches_onnx_runtime(browser, models, tmp_path, isolated, precision):
     with static_server(page_files(models, tmp_path, precision), isolated=isolated) as base:
         page, errors = open_page(browser, base)
-        eng = page.evaluate("() => ({threads: window.seeing.engine.threads, isolated: self.crossOriginIsolated, "
-                            "model: window.seeing.stats().model})")
+        eng = page.evaluate(
+            "() => ({threads: window.seeing.engine.threads, isolated: self.crossOriginIsolated, "
+            "model: window.seeing.stats().model})"
+        )
         assert eng["isolated"] is isolated and eng["model"] == models[precision].stem
         assert (eng["threads"] > 1) is isolated  # workers exactly where the page is cross-origin isolated
         img = gradient_frame()
         for bc in [(1.0, 1.0), (1.2, 0.9)]:
-            res = page.evaluate("async ([rgba, w, h, b, c]) => { const r = await window.seeing.runTest(rgba, w, h, "
-                                "{brightness: b, contrast: c}); return {d: Array.from(r.degraded), o: Array.from(r.output)}; }",
-                                [img.ravel().tolist(), img.shape[1], img.shape[0], *bc])
+            res = page.evaluate(
+                "async ([rgba, w, h, b, c]) => { const r = await window.seeing.runTest(rgba, w, h, "
+                "{brightness: b, contrast: c}); return {d: Array.from(r.degraded), o: Array.from(r.output)}; }",
+                [img.ravel().tolist(), img.shape[1], img.shape[0], *bc],
+            )
             R = 64
             got_deg = np.asarray(res["d"], np.float32).reshape(R, R)
             got = np.asarray(res["o"], np.float32).reshape(3, R, R)
@@ -97,8 +111,11 @@ def test_engine_threads_and_variants_agree(browser, models, tmp_path):
         for opts in [{"threads": 1}, {"threads": 2}, {"threads": 3}, {"threads": 2, "relaxed": False}]:
             info = page.evaluate(CREATE_JS, ["m.safetensors", opts])
             assert info["threads"] == opts["threads"]
-            res = page.evaluate("async ([rgba, w, h]) => { const r = await window.eng.runTest(rgba, w, h, {}); "
-                                "return Array.from(r.output); }", [img.ravel().tolist(), 50, 70])
+            res = page.evaluate(
+                "async ([rgba, w, h]) => { const r = await window.eng.runTest(rgba, w, h, {}); "
+                "return Array.from(r.output); }",
+                [img.ravel().tolist(), 50, 70],
+            )
             outs[json.dumps(opts)] = np.asarray(res, np.float32)
         ref = outs[json.dumps({"threads": 1})]
         for k, v in outs.items():
@@ -155,7 +172,8 @@ def test_frame_from_a_canvas_reads_the_centre_square(browser, models, tmp_path, 
         page = browser.new_page()
         page.goto(base + "blank.html")
         page.evaluate(CREATE_JS, ["m.safetensors", {"threads": threads}])
-        res = page.evaluate("""async ([rgba, w, h]) => {
+        res = page.evaluate(
+            """async ([rgba, w, h]) => {
           const src = document.createElement("canvas"); src.width = w; src.height = h;
           src.getContext("2d").putImageData(new ImageData(new Uint8ClampedArray(rgba), w, h), 0, 0);
           const e = window.eng;
@@ -164,7 +182,9 @@ def test_frame_from_a_canvas_reads_the_centre_square(browser, models, tmp_path, 
           const R = e.canvas.width, drawn = e.canvas.getContext("2d").getImageData(0, 0, R, R).data;
           const ref = await e.runTest(new Uint8Array(rgba), w, h, {});
           return { drawn: Array.from(drawn), output: Array.from(ref.output), R };
-        }""", [img.ravel().tolist(), w, h])
+        }""",
+            [img.ravel().tolist(), w, h],
+        )
         page.close()
     R = res["R"]
     out = np.asarray(res["output"], np.float32).reshape(-1, R, R)
@@ -179,13 +199,16 @@ def test_page_cpu_engine_at_twice_the_side_matches_onnx_runtime(browser, models,
     """HD on the CPU engine: ?size=128 runs the 64 models at 128 (as 512 does the 256 ones), the grid
     scaled (degrade.at_size); degradation and output against Python and ONNX Runtime at that size."""
     from seeing.degrade import at_size
+
     with static_server(page_files(models, tmp_path, "uint8"), isolated=isolated) as base:
         page, errors = open_page(browser, base, "&size=128")
         assert page.evaluate("() => [window.seeing.engine.canvas.width, window.seeing.engine.R]") == [128, 128]
         img = gradient_frame(150, 170, seed=5)
-        res = page.evaluate("async ([rgba, w, h]) => { const r = await window.seeing.runTest(rgba, w, h, {}); "
-                            "return {d: Array.from(r.degraded), o: Array.from(r.output)}; }",
-                            [img.ravel().tolist(), img.shape[1], img.shape[0]])
+        res = page.evaluate(
+            "async ([rgba, w, h]) => { const r = await window.seeing.runTest(rgba, w, h, {}); "
+            "return {d: Array.from(r.degraded), o: Array.from(r.output)}; }",
+            [img.ravel().tolist(), img.shape[1], img.shape[0]],
+        )
         R = 128
         got_deg = np.asarray(res["d"], np.float32).reshape(R, R)
         ref_deg = degrade_frame(img[..., :3], at_size(read_model(models["uint8"]).degradation, R))

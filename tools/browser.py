@@ -1,6 +1,7 @@
 """Headless Chromium for the browser tests and benchmarks: the system browser, DESIGN section 6's flags,
 a y4m clip for its fake camera, and the scripts that create and time the CPU engine on a blank page
 (tools.static_server serves one)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -10,8 +11,15 @@ import numpy as np
 
 CHROMIUM = "/usr/bin/chromium"
 # DESIGN section 6's flags (without the fake camera).
-DESIGN_FLAGS = ["--no-sandbox", "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader", "--use-angle=swiftshader",
-                "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+DESIGN_FLAGS = [
+    "--no-sandbox",
+    "--enable-unsafe-webgpu",
+    "--enable-unsafe-swiftshader",
+    "--use-angle=swiftshader",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 # Plus Vulkan on SwiftShader for the compositor: without these, headless Chromium 156 destroys the WebGPU
 # device (and the whole GPU instance) the first time a frame is presented on a WebGPU canvas ("A valid
 # external Instance reference no longer exists"). They cost WebGL, so the peer benchmark (TF.js WebGL) runs

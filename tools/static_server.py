@@ -4,6 +4,7 @@
     with static_server({"m.safetensors": path}) as base:        # the page's folder, a blank page, extra files
     with static_server(roots={"bench": HERE, "web": WEB}) as base:  # folders under URL prefixes
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -32,7 +33,7 @@ def static_app(roots: dict[str, Path], files: dict[str, Path], isolated: bool = 
             return singles_app, singles[rel], singles[rel].encode()
         prefix, _, rest = rel.partition("/")
         if prefix and prefix in mounts:
-            return mounts[prefix], "/" + rest, raw[len(prefix) + 1:]
+            return mounts[prefix], "/" + rest, raw[len(prefix) + 1 :]
         return mounts.get(""), path, raw
 
     async def app(scope, receive, send):
@@ -64,8 +65,9 @@ def static_server(files: dict[str, Path] | None = None, isolated: bool = True, r
 
     if roots is None:
         roots, files = {"": WEB}, {"blank.html": BLANK, **(files or {})}
-    config = uvicorn.Config(static_app(roots, files or {}, isolated), log_level="warning", access_log=False,
-                            lifespan="off")
+    config = uvicorn.Config(
+        static_app(roots, files or {}, isolated), log_level="warning", access_log=False, lifespan="off"
+    )
     server = uvicorn.Server(config)
     sock = bind("127.0.0.1", 0)  # listening already: requests wait in the backlog until uvicorn accepts them
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -8,6 +8,7 @@ For a preset, a seed and a precision this writes, from the same random weights:
                          with a layer list; bench.js builds the net from tf ops
 Every conversion starts from `read_model` of our file, so all runtimes see the file's weights.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,6 +20,7 @@ from seeing.arch import GeneratorConfig, layer_shapes, preset_config
 from seeing.degrade import DegradeParams
 from seeing.modelfile import Model, read_model, write_model
 from seeing.modelfile import random_weights as modelfile_random_weights
+
 
 def random_weights(cfg: GeneratorConfig, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """seeing's random folded weights, with no bias on the first layer (it has no BatchNorm to fold one from)."""
@@ -34,14 +36,23 @@ def layer_plan(model: Model) -> list[dict]:
     for i, layer in enumerate(shapes):
         last = i == len(shapes) - 1
         act = "tanh" if last else ("leaky" if layer["kind"] == "down" else "relu")
-        plan.append({"kind": layer["kind"], "cin": layer["cin"], "cout": layer["cout"], "act": act,
-                     "slope": cfg.leaky_slope, "concat": layer["kind"] == "up" and not last})
+        plan.append(
+            {
+                "kind": layer["kind"],
+                "cin": layer["cin"],
+                "cout": layer["cout"],
+                "act": act,
+                "slope": cfg.leaky_slope,
+                "concat": layer["kind"] == "up" and not last,
+            }
+        )
     return plan
 
 
 def onnx_model(model: Model):
     """The net as an ONNX graph, input (N, 1, R, R) -> output (N, 3, R, R): seeing's own export of the file."""
     from seeing.onnx_export import build_onnx
+
     return build_onnx(model)
 
 
@@ -57,8 +68,12 @@ def tfjs_weights(model: Model) -> tuple[dict, bytes]:
             blobs.append(data)
             offset += len(data)
         layers.append(entry)
-    manifest = {"resolution": model.config.resolution, "in_channels": model.config.in_channels,
-                "out_channels": model.config.out_channels, "layers": layers}
+    manifest = {
+        "resolution": model.config.resolution,
+        "in_channels": model.config.in_channels,
+        "out_channels": model.config.out_channels,
+        "layers": layers,
+    }
     return manifest, b"".join(blobs)
 
 
@@ -70,14 +85,26 @@ def write_bench_models(preset: str, out_dir: str | Path, seed: int = 0, precisio
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"{preset}-s{seed}-{precision}"
-    paths = {"model": stem.with_suffix(".safetensors"), "onnx": stem.with_suffix(".onnx"),
-             "tfjs_json": Path(f"{stem}.tfjs.json"), "tfjs_bin": Path(f"{stem}.tfjs.bin")}
+    paths = {
+        "model": stem.with_suffix(".safetensors"),
+        "onnx": stem.with_suffix(".onnx"),
+        "tfjs_json": Path(f"{stem}.tfjs.json"),
+        "tfjs_bin": Path(f"{stem}.tfjs.bin"),
+    }
     if all(p.exists() for p in paths.values()):
         return paths
     cfg = preset_config(preset)
     weights, biases = random_weights(cfg, seed)
-    write_model(paths["model"], cfg, DegradeParams(), weights, biases, precision=precision,
-                name=f"bench-{preset}", training={"note": f"random weights, seed {seed}"})
+    write_model(
+        paths["model"],
+        cfg,
+        DegradeParams(),
+        weights,
+        biases,
+        precision=precision,
+        name=f"bench-{preset}",
+        training={"note": f"random weights, seed {seed}"},
+    )
     model = read_model(paths["model"])
     write_onnx(model, paths["onnx"])
     manifest, blob = tfjs_weights(model)

@@ -7,6 +7,7 @@ page's first-frame event (pages without events: the first frame counted by its l
 
     .venv/bin/python -m benchmarks.web.first_frame --runs 5
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,16 +31,24 @@ def one_run(browser, url: str, timeout_ms: int) -> dict:
         polled = page.evaluate("performance.now()")
         arrived = page.evaluate(ARRIVED)
         first = page.evaluate(EVENT, "first-frame")
-        row = {"arrived": arrived, "first": first["t"] if first else polled, "engine_first": page.evaluate(
-            "window.seeing.state.engine.name")}
+        row = {
+            "arrived": arrived,
+            "first": first["t"] if first else polled,
+            "engine_first": page.evaluate("window.seeing.state.engine.name"),
+        }
         if first:  # a page with events: wait for its final engine choice
             page.wait_for_function(f"() => ({EVENT})('engine-final')", timeout=timeout_ms)
             final = page.evaluate(EVENT, "engine-final")
-            row.update(final=final["t"], engine=final["engine"], frames_before_final=final["frames"],
-                       timings=final["timings"])
+            row.update(
+                final=final["t"], engine=final["engine"], frames_before_final=final["frames"], timings=final["timings"]
+            )
         else:
-            row.update(final=row["first"], engine=row["engine_first"], frames_before_final=0,
-                       timings=page.evaluate("window.seeing.stats().timings"))
+            row.update(
+                final=row["first"],
+                engine=row["engine_first"],
+                frames_before_final=0,
+                timings=page.evaluate("window.seeing.stats().timings"),
+            )
         return row
     finally:
         page.close()
@@ -55,8 +64,9 @@ def main(argv=None) -> int:
     ap.add_argument("--model", type=Path, default=MODEL)
     ap.add_argument("--timeout", type=float, default=180, help="seconds a run may take")
     args = ap.parse_args(argv)
-    proc = subprocess.Popen([sys.executable, "-m", "seeing", "serve", str(args.model), "--port", "0"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "seeing", "serve", str(args.model), "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
     rows = []
     try:
         url = proc.stdout.readline().split()[-1]
@@ -66,16 +76,21 @@ def main(argv=None) -> int:
                 r = one_run(browser, url, int(args.timeout * 1000))
                 rows.append(r)
                 t = ", ".join(f"{k} {v:.1f} ms" for k, v in (r["timings"] or {}).items() if v is not None)
-                print(f"run {i + 1}: model arrived {r['arrived']:7.0f} ms after navigation; first frame "
-                      f"+{r['first'] - r['arrived']:6.0f} ms ({r['engine_first']}); final engine "
-                      f"+{r['final'] - r['arrived']:6.0f} ms ({r['engine']}; {t}); "
-                      f"{r['frames_before_final']} frames before it", flush=True)
+                print(
+                    f"run {i + 1}: model arrived {r['arrived']:7.0f} ms after navigation; first frame "
+                    f"+{r['first'] - r['arrived']:6.0f} ms ({r['engine_first']}); final engine "
+                    f"+{r['final'] - r['arrived']:6.0f} ms ({r['engine']}; {t}); "
+                    f"{r['frames_before_final']} frames before it",
+                    flush=True,
+                )
             browser.close()
     finally:
         proc.terminate()
     med = lambda k: statistics.median(r[k] - r["arrived"] for r in rows)  # noqa: E731
-    print(f"median of {len(rows)}: first frame {med('first'):.0f} ms after the model arrived "
-          f"({statistics.median(r['first'] for r in rows):.0f} ms after navigation); final engine {med('final'):.0f} ms")
+    print(
+        f"median of {len(rows)}: first frame {med('first'):.0f} ms after the model arrived "
+        f"({statistics.median(r['first'] for r in rows):.0f} ms after navigation); final engine {med('final'):.0f} ms"
+    )
     return 0
 
 

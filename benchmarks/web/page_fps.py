@@ -6,6 +6,7 @@ the page opened with ?test=1&engine=E for each engine (auto: the page's own time
 
     .venv/bin/python -m benchmarks.web.page_fps --engines webgpu,wasm,auto --seconds 8
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--model", type=Path, default=MODEL)
     args = ap.parse_args(argv)
-    proc = subprocess.Popen([sys.executable, "-m", "seeing", "serve", str(args.model), "--port", "0"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "seeing", "serve", str(args.model), "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
     try:
         url = proc.stdout.readline().split()[-1]
         with sync_playwright() as p:
@@ -37,8 +39,9 @@ def main(argv=None) -> int:
             for engine in args.engines.split(","):
                 page = browser.new_page()
                 page.goto(f"{url}?test=1" + ("" if engine == "auto" else f"&engine={engine}"))
-                page.wait_for_function("() => window.seeing && window.seeing.engine && window.seeing.state.source",
-                                       timeout=120_000)
+                page.wait_for_function(
+                    "() => window.seeing && window.seeing.engine && window.seeing.state.source", timeout=120_000
+                )
                 time.sleep(args.seconds)
                 st = page.evaluate("window.seeing.stats()")
                 print(f"{engine:7s} {st['fps']:5.1f} fps   last frame {st['frameMs']:6.1f} ms   {st['engineText']}")

@@ -8,6 +8,7 @@ end of the crossfade. Issue 12's goals: first frame < 1 s on the CPU engine, no 
 
     .venv/bin/python -m benchmarks.web.page_switch --engine wasm --switches 8
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,9 @@ def random_models(folder: Path, n: int) -> Path:
 
     for i in range(n):
         w, b = random_weights(preset_config("small"), seed=i)
-        write_model(folder / f"random-{i}.safetensors", preset_config("small"), DegradeParams(), w, b, "uint8", f"random-{i}")
+        write_model(
+            folder / f"random-{i}.safetensors", preset_config("small"), DegradeParams(), w, b, "uint8", f"random-{i}"
+        )
     return folder
 
 
@@ -45,17 +48,23 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     tmp = tempfile.TemporaryDirectory()
     folder = random_models(Path(tmp.name), args.random) if args.random else BUNDLED
-    proc = subprocess.Popen([sys.executable, "-m", "seeing", "serve", str(folder), "--port", "0"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "seeing", "serve", str(folder), "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
     try:
         url = proc.stdout.readline().split()[-1]
-        query = "test=1" + ("" if args.engine == "auto" else f"&engine={args.engine}") + (f"&size={args.size}" if args.size else "")
+        query = (
+            "test=1"
+            + ("" if args.engine == "auto" else f"&engine={args.engine}")
+            + (f"&size={args.size}" if args.size else "")
+        )
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
             page = browser.new_page()
             page.goto(f"{url}?{query}")
-            page.wait_for_function("() => window.seeing && window.seeing.engine && window.seeing.state.frames > 10",
-                                   timeout=300_000)
+            page.wait_for_function(
+                "() => window.seeing && window.seeing.engine && window.seeing.state.frames > 10", timeout=300_000
+            )
             n = page.evaluate("window.seeing.state.list.length")
             if n < 2:
                 print(f"only {n} model(s) served: nothing to switch to (try --random 4)")
@@ -78,13 +87,17 @@ def main(argv=None) -> int:
                 page.wait_for_function("!window.seeing.state.outgoing", timeout=300_000)
                 st = page.evaluate("window.seeing.state.lastSwitch")
                 rows.append(st)
-                print(f"switch {k + 1:2d} -> {st['name']:20s} first frame {st['firstFrameMs']:7.1f} ms   "
-                      f"longest frame gap {st['maxGapMs']:6.1f} ms   with the fade {st['totalMs']:7.1f} ms  (ending {st.get('gapEndedAt', 0):.0f} ms after the request)")
+                print(
+                    f"switch {k + 1:2d} -> {st['name']:20s} first frame {st['firstFrameMs']:7.1f} ms   "
+                    f"longest frame gap {st['maxGapMs']:6.1f} ms   with the fade {st['totalMs']:7.1f} ms  (ending {st.get('gapEndedAt', 0):.0f} ms after the request)"
+                )
             engine = page.evaluate("window.seeing.stats().engineText")
-            later = rows[n - 1:] or rows  # the first round downloads each model once
-            print(f"{engine}: median first frame {statistics.median(r['firstFrameMs'] for r in later):.0f} ms, "
-                  f"worst {max(r['firstFrameMs'] for r in later):.0f} ms; longest frame gap "
-                  f"{max(r['maxGapMs'] for r in rows):.0f} ms (median {statistics.median(r['maxGapMs'] for r in rows):.0f} ms)")
+            later = rows[n - 1 :] or rows  # the first round downloads each model once
+            print(
+                f"{engine}: median first frame {statistics.median(r['firstFrameMs'] for r in later):.0f} ms, "
+                f"worst {max(r['firstFrameMs'] for r in later):.0f} ms; longest frame gap "
+                f"{max(r['maxGapMs'] for r in rows):.0f} ms (median {statistics.median(r['maxGapMs'] for r in rows):.0f} ms)"
+            )
             browser.close()
     finally:
         proc.terminate()

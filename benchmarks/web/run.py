@@ -15,6 +15,7 @@ cell's --budget. Prints a markdown table of median ms/frame; --json and --doc wr
 
     .venv/bin/python -m benchmarks.web.run --presets small,medium,large --frames 20
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,20 +39,34 @@ from tools.static_server import WEB, static_server
 HERE = Path(__file__).resolve().parent
 
 PRESETS = ("small", "medium", "large")
-RUNTIMES = ("native-ort", "tfjs-webgl", "tfjs-webgpu", "tfjs-wasm", "ort-wasm", "ort-webgpu",
-            "seeing-webgpu", "seeing-wasm")
+RUNTIMES = (
+    "native-ort",
+    "tfjs-webgl",
+    "tfjs-webgpu",
+    "tfjs-wasm",
+    "ort-wasm",
+    "ort-webgpu",
+    "seeing-webgpu",
+    "seeing-wasm",
+)
 DOC_SECTION = "## Browser engines"
 # (ours, peer, goal): issue 4 for the WebGPU engine, issue 5 for the WASM engine
-GOALS = [("seeing-webgpu", "ort-webgpu", ">= 5x"), ("seeing-webgpu", "tfjs-webgl", ">= 5x"),
-         ("seeing-wasm", "native-ort", "<= 3x (large 4x)"), ("seeing-wasm", "tfjs-wasm", ">= 5x"),
-         ("seeing-wasm", "ort-wasm", ">= 5x")]
-FRAME = ("A frame is a 256x256 2D canvas redrawn as the camera would be, then pixels on a canvas, awaited: "
-         "TF.js does fromPixels, luma, the net and toPixels (WebGL, WASM; the paper's page) or tf.browser.draw "
-         "(WebGPU, queue drained); ONNX Runtime Web reads the canvas, runs, and putImageData (WASM) or keeps the "
-         "output in a GPU buffer that a render pass draws (WebGPU, queue drained); our engines run "
-         "`engine.frame(canvas)` (live degradation included) and drain the queue; native ONNX Runtime is "
-         "`session.run` alone. Weights: random, seed 0, one model file per preset ({precision}); the other runtimes "
-         "get its weights as float32 (a uint8 file's dequantized values), so every runtime runs the same net.")
+GOALS = [
+    ("seeing-webgpu", "ort-webgpu", ">= 5x"),
+    ("seeing-webgpu", "tfjs-webgl", ">= 5x"),
+    ("seeing-wasm", "native-ort", "<= 3x (large 4x)"),
+    ("seeing-wasm", "tfjs-wasm", ">= 5x"),
+    ("seeing-wasm", "ort-wasm", ">= 5x"),
+]
+FRAME = (
+    "A frame is a 256x256 2D canvas redrawn as the camera would be, then pixels on a canvas, awaited: "
+    "TF.js does fromPixels, luma, the net and toPixels (WebGL, WASM; the paper's page) or tf.browser.draw "
+    "(WebGPU, queue drained); ONNX Runtime Web reads the canvas, runs, and putImageData (WASM) or keeps the "
+    "output in a GPU buffer that a render pass draws (WebGPU, queue drained); our engines run "
+    "`engine.frame(canvas)` (live degradation included) and drain the queue; native ONNX Runtime is "
+    "`session.run` alone. Weights: random, seed 0, one model file per preset ({precision}); the other runtimes "
+    "get its weights as float32 (a uint8 file's dequantized values), so every runtime runs the same net."
+)
 
 
 @contextlib.contextmanager
@@ -66,11 +81,15 @@ def bench_server(models_dir: Path):
 def engines_version() -> str:
     """The commit our engines were served from, and whether src/seeing/web had uncommitted edits."""
     import subprocess
+
     repo = HERE.parents[1]
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "src/seeing/web"], cwd=repo, capture_output=True,
-                               text=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "src/seeing/web"], cwd=repo, capture_output=True, text=True
+        ).stdout.strip()
     except OSError:
         return "unknown"
     return f"{head or 'unknown'}{' with uncommitted edits in src/seeing/web' if dirty else ''}"
@@ -85,6 +104,7 @@ def npm_version(name: str) -> str:
 
 def labels(threads: int) -> dict[str, str]:
     import onnxruntime
+
     tfjs, ortw = npm_version("@tensorflow/tfjs"), npm_version("onnxruntime-web")
     return {
         "native-ort": f"native ONNX Runtime {onnxruntime.__version__}, {threads} threads (Python)",
@@ -110,6 +130,7 @@ class NativeOrt:
 
     def session(self, onnx_path: Path, spin: bool = True):
         import onnxruntime as ort
+
         key = (onnx_path, spin)
         if key not in self.sessions:
             opts = ort.SessionOptions()
@@ -122,7 +143,7 @@ class NativeOrt:
         return self.sessions[key]
 
     def reference(self, onnx_path: Path, grey: np.ndarray) -> np.ndarray:
-        R = int(round(grey.size ** 0.5))
+        R = int(round(grey.size**0.5))
         return self.session(onnx_path).run(None, {"input": grey.reshape(1, 1, R, R).astype(np.float32)})[0].ravel()
 
     def time(self, onnx_path: Path, frames: int, warmup: int, budget_s: float, size: int = 256) -> dict:
@@ -150,9 +171,9 @@ def browser_cpu_seconds() -> float | None:
             text = stat.read_text()
         except OSError:
             continue
-        if "chrom" not in text[text.find("(") + 1:text.rfind(")")]:
+        if "chrom" not in text[text.find("(") + 1 : text.rfind(")")]:
             continue
-        fields = text[text.rfind(")") + 2:].split()
+        fields = text[text.rfind(")") + 2 :].split()
         total, seen = total + int(fields[11]) + int(fields[12]), True  # utime, stime
     return total / os.sysconf("SC_CLK_TCK") if seen else None
 
@@ -226,10 +247,18 @@ def markdown(results: dict, args, meta: dict) -> str:
     presets = args.presets
     lines = [f"| runtime | {' | '.join(presets)} |", "| --- |" + " --- |" * len(presets)]
     for rt in args.runtimes:
-        lines.append(f"| {names[rt]} | " + " | ".join(cell_text(results[rt].get(p), args.frames) for p in presets) + " |")
-    out = ["Median ms per frame (256x256 canvas in -> pixels on a canvas, awaited; "
-           f"{args.warmup} warm-up frames, then up to {args.frames} timed frames or {args.budget:.0f} s per cell).", "",
-           *lines, "", FRAME.format(precision=args.precision), ""]
+        lines.append(
+            f"| {names[rt]} | " + " | ".join(cell_text(results[rt].get(p), args.frames) for p in presets) + " |"
+        )
+    out = [
+        "Median ms per frame (256x256 canvas in -> pixels on a canvas, awaited; "
+        f"{args.warmup} warm-up frames, then up to {args.frames} timed frames or {args.budget:.0f} s per cell).",
+        "",
+        *lines,
+        "",
+        FRAME.format(precision=args.precision),
+        "",
+    ]
     errs = []
     for rt in args.runtimes:
         if rt == "native-ort":
@@ -238,9 +267,15 @@ def markdown(results: dict, args, meta: dict) -> str:
         if any(v is not None for v in vals):
             errs.append(f"| {rt} | " + " | ".join("" if v is None else f"{v:.1e}" for v in vals) + " |")
     if errs:
-        out += ["Same net check: max |output - native ONNX Runtime output| on a fixed input (outputs in [-1, 1]; "
-                "our engines are checked on their own degraded input).", "",
-                f"| runtime | {' | '.join(presets)} |", "| --- |" + " --- |" * len(presets), *errs, ""]
+        out += [
+            "Same net check: max |output - native ONNX Runtime output| on a fixed input (outputs in [-1, 1]; "
+            "our engines are checked on their own degraded input).",
+            "",
+            f"| runtime | {' | '.join(presets)} |",
+            "| --- |" + " --- |" * len(presets),
+            *errs,
+            "",
+        ]
     ratios = []
     for ours, peer, goal in GOALS:
         if ours not in results or peer not in results:
@@ -249,26 +284,44 @@ def markdown(results: dict, args, meta: dict) -> str:
         for pr in presets:
             a, b = results[ours].get(pr, {}), results[peer].get(pr, {})
             if a.get("status") == "ok" and b.get("status") == "ok":
-                vals.append(f"{b['median_ms'] / a['median_ms']:.1f}x" if peer != "native-ort"
-                            else f"{a['median_ms'] / b['median_ms']:.1f}x")
+                vals.append(
+                    f"{b['median_ms'] / a['median_ms']:.1f}x"
+                    if peer != "native-ort"
+                    else f"{a['median_ms'] / b['median_ms']:.1f}x"
+                )
             else:
                 vals.append("")
         what = f"{peer} / {ours} (speed-up)" if peer != "native-ort" else f"{ours} / {peer} (slow-down)"
         ratios.append(f"| {what} | {goal} | " + " | ".join(vals) + " |")
     if ratios:
-        out += ["Our engines against the issues' goals (ratios of the medians above):", "",
-                f"| ratio | goal | {' | '.join(presets)} |", "| --- | --- |" + " --- |" * len(presets), *ratios, ""]
-    notes = [f"{rt}/{p}: {c['error']}" for rt in args.runtimes for p, c in results[rt].items()
-             if c.get("status") in ("error", "timeout", "missing")]
-    out.append(f"Machine: {meta['cpus']} CPUs, {meta['chromium']}, WebGPU adapter: {meta['adapter']}, "
-               f"cross-origin isolated: {meta['isolated']}; 1-minute load average {meta['load_before']:.1f} "
-               f"before and {meta['load_after']:.1f} after (the CPU is shared: figures scale with it); "
-               f"our engines served from main at {meta['engines']}.")
+        out += [
+            "Our engines against the issues' goals (ratios of the medians above):",
+            "",
+            f"| ratio | goal | {' | '.join(presets)} |",
+            "| --- | --- |" + " --- |" * len(presets),
+            *ratios,
+            "",
+        ]
+    notes = [
+        f"{rt}/{p}: {c['error']}"
+        for rt in args.runtimes
+        for p, c in results[rt].items()
+        if c.get("status") in ("error", "timeout", "missing")
+    ]
+    out.append(
+        f"Machine: {meta['cpus']} CPUs, {meta['chromium']}, WebGPU adapter: {meta['adapter']}, "
+        f"cross-origin isolated: {meta['isolated']}; 1-minute load average {meta['load_before']:.1f} "
+        f"before and {meta['load_after']:.1f} after (the CPU is shared: figures scale with it); "
+        f"our engines served from main at {meta['engines']}."
+    )
     if meta["present"] == "texture" and {"tfjs-webgpu", "ort-webgpu", "seeing-webgpu"} & set(args.runtimes):
-        out += ["", "WebGPU runtimes drew each frame into a GPU texture the size of the canvas instead of a real "
-                "WebGPU canvas: in this headless Chromium on SwiftShader, `getCurrentTexture()` on a canvas "
-                "destroys the device (\"A valid external Instance reference no longer exists\"). The GPU work per "
-                "frame is the same; only the compositor's copy to the screen is missing."]
+        out += [
+            "",
+            "WebGPU runtimes drew each frame into a GPU texture the size of the canvas instead of a real "
+            "WebGPU canvas: in this headless Chromium on SwiftShader, `getCurrentTexture()` on a canvas "
+            'destroys the device ("A valid external Instance reference no longer exists"). The GPU work per '
+            "frame is the same; only the compositor's copy to the screen is missing.",
+        ]
     if notes:
         out += ["", "Cells without a figure:", *[f"- {n}" for n in notes]]
     return "\n".join(out) + "\n"
@@ -287,6 +340,7 @@ def onnx_at(model_path: Path, size: int) -> Path:
     from seeing.files import atomic_write
     from seeing.modelfile import read_model
     from seeing.onnx_export import build_onnx
+
     path = model_path.with_name(f"{model_path.stem}-{size}.onnx")
     if not path.exists():
         atomic_write(path, [build_onnx(read_model(model_path), size).SerializeToString()])
@@ -307,16 +361,33 @@ def hd_markdown(results: dict, args) -> str:
             cells = []
             for p in args.presets:
                 hd, base = results[rt].get(hd_key(p, size)), results[rt].get(p)
-                ratio = (f"{hd['median_ms'] / base['median_ms']:.1f}x" if hd and base and hd["status"] == "ok"
-                         and base["status"] == "ok" else "")
+                ratio = (
+                    f"{hd['median_ms'] / base['median_ms']:.1f}x"
+                    if hd and base and hd["status"] == "ok" and base["status"] == "ok"
+                    else ""
+                )
                 cells += [cell_text(hd, args.frames), ratio]
             lines.append(f"| {names[rt]} | " + " | ".join(cells) + f" | {HD_GOALS.get(rt, '')} |")
-        errs = [f"{rt} {p} {c['max_abs_err']:.1e}" for rt in rows for p in args.presets
-                if (c := results[rt].get(hd_key(p, size))) and c.get("max_abs_err") is not None]
+        errs = [
+            f"{rt} {p} {c['max_abs_err']:.1e}"
+            for rt in rows
+            for p in args.presets
+            if (c := results[rt].get(hd_key(p, size))) and c.get("max_abs_err") is not None
+        ]
         if errs:
-            lines += ["", f"Same net check at {size} (max |output - native ONNX Runtime at {size}|): " + ", ".join(errs) + "."]
-        out += [(f"HD: the same nets at {size}x{size} (four times the pixels of 256; the degradation grid scaled to "
-                 f"keep its cell size), median ms per frame, and the ratio to the same runtime at 256 above."), "", *lines, ""]
+            lines += [
+                "",
+                f"Same net check at {size} (max |output - native ONNX Runtime at {size}|): " + ", ".join(errs) + ".",
+            ]
+        out += [
+            (
+                f"HD: the same nets at {size}x{size} (four times the pixels of 256; the degradation grid scaled to "
+                f"keep its cell size), median ms per frame, and the ratio to the same runtime at 256 above."
+            ),
+            "",
+            *lines,
+            "",
+        ]
     return "\n".join(out)
 
 
@@ -329,8 +400,9 @@ def write_doc(path: Path, command: str, table: str) -> None:
         text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + section
     else:
         end = text.find("\n## ", start + len(DOC_SECTION))
-        text = text[:start] + section + ("\n" + text[end + 1:] if end >= 0 else "")
+        text = text[:start] + section + ("\n" + text[end + 1 :] if end >= 0 else "")
     from seeing.modelfile import atomic_write
+
     atomic_write(path, [text.encode()])
 
 
@@ -343,16 +415,27 @@ def main(argv=None) -> int:
     p.add_argument("--budget", type=float, default=60.0, help="seconds of timed frames per cell (at least one frame)")
     p.add_argument("--threads", type=int, default=2, help="threads for native ORT, ORT-web WASM and TF.js WASM")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--precision", choices=("uint8", "float16", "float32"), default="uint8",
-                   help="our model file's weights (the peers get them as float32: the same net)")
+    p.add_argument(
+        "--precision",
+        choices=("uint8", "float16", "float32"),
+        default="uint8",
+        help="our model file's weights (the peers get them as float32: the same net)",
+    )
     p.add_argument("--models-dir", default=str(HERE / ".cache"), help="where the generated models are kept")
     p.add_argument("--json", help="also write the results as JSON to this file")
     p.add_argument("--doc", help="write the table into this markdown file's '## Browser engines' section")
-    p.add_argument("--present", choices=("auto", "canvas", "texture"), default="auto",
-                   help="where WebGPU runtimes draw: a real canvas, or a same-size GPU texture (auto: canvas if it works)")
+    p.add_argument(
+        "--present",
+        choices=("auto", "canvas", "texture"),
+        default="auto",
+        help="where WebGPU runtimes draw: a real canvas, or a same-size GPU texture (auto: canvas if it works)",
+    )
     p.add_argument("--verbose", action="store_true", help="print the pages' console output")
-    p.add_argument("--sizes", default="256,512",
-                   help="frame sides: 256, and HD sides for native ORT and our engines (e.g. 256,512; 256 alone: no HD)")
+    p.add_argument(
+        "--sizes",
+        default="256,512",
+        help="frame sides: 256, and HD sides for native ORT and our engines (e.g. 256,512; 256 alone: no HD)",
+    )
     args = p.parse_args(argv)
     args.sizes = sorted({256, *(int(s) for s in args.sizes.split(",") if s)})
     args.presets = [s for s in args.presets.split(",") if s]
@@ -371,8 +454,16 @@ def main(argv=None) -> int:
         models[preset] = write_bench_models(preset, args.models_dir, args.seed, args.precision)
     native = NativeOrt(args.threads)
     results: dict[str, dict] = {rt: {} for rt in args.runtimes}
-    meta = {"cpus": os.cpu_count(), "python": platform.python_version(), "chromium": "-", "adapter": "-",
-            "isolated": "-", "present": "-", "load_before": os.getloadavg()[0], "engines": engines_version()}
+    meta = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "chromium": "-",
+        "adapter": "-",
+        "isolated": "-",
+        "present": "-",
+        "load_before": os.getloadavg()[0],
+        "engines": engines_version(),
+    }
 
     def time_native(preset, size=256):  # right before the preset's browser cells, under the same machine load
         if "native-ort" in args.runtimes:
@@ -380,7 +471,9 @@ def main(argv=None) -> int:
             c = native.time(onnx, args.frames, args.warmup, args.budget, size)
             c["median_ms"] = statistics.median(c["times"])
             results["native-ort"][hd_key(preset, size)] = c
-            print(f"  {hd_key(preset, size):10s} {'native-ort':14s} ok       {cell_text(c, args.frames)}", file=sys.stderr)
+            print(
+                f"  {hd_key(preset, size):10s} {'native-ort':14s} ok       {cell_text(c, args.frames)}", file=sys.stderr
+            )
 
     if not browser_rts:
         for preset in args.presets:
@@ -388,6 +481,7 @@ def main(argv=None) -> int:
                 time_native(preset, size)
     else:
         from playwright.sync_api import sync_playwright
+
         with bench_server(Path(args.models_dir)) as url, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
             meta["chromium"] = f"Chromium {browser.version}"
@@ -413,20 +507,32 @@ def main(argv=None) -> int:
                         if size != 256 and rt not in HD_RUNTIMES:
                             continue
                         t0 = time.perf_counter()
-                        opts = {"runtime": rt, "stem": stem, "frames": args.frames, "warmup": args.warmup,
-                                "budgetMs": args.budget * 1000, "threads": args.threads, "present": meta["present"],
-                                "size": size}
+                        opts = {
+                            "runtime": rt,
+                            "stem": stem,
+                            "frames": args.frames,
+                            "warmup": args.warmup,
+                            "budgetMs": args.budget * 1000,
+                            "threads": args.threads,
+                            "present": meta["present"],
+                            "size": size,
+                        }
                         c = browser_cell(browser, url, opts, hard_s=3 * args.budget + 120, verbose=args.verbose)
                         if c["status"] == "ok" and "check" in c:
                             out, inp = decode(c.pop("check")), decode(c.pop("checkInput"))
                             ref = native.reference(onnx, inp)
-                            c["max_abs_err"] = float(np.abs(out - ref).max()) if out.shape == ref.shape else float("inf")
+                            c["max_abs_err"] = (
+                                float(np.abs(out - ref).max()) if out.shape == ref.shape else float("inf")
+                            )
                         if c["status"] == "ok":
                             c["median_ms"] = statistics.median(c["times"])
                         key = hd_key(preset, size)
                         results[rt][key] = c
-                        print(f"  {key:10s} {rt:14s} {c['status']:8s} {cell_text(c, args.frames) if c['status'] == 'ok' else c.get('error', '')}"
-                              f"  ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+                        print(
+                            f"  {key:10s} {rt:14s} {c['status']:8s} {cell_text(c, args.frames) if c['status'] == 'ok' else c.get('error', '')}"
+                            f"  ({time.perf_counter() - t0:.0f} s)",
+                            file=sys.stderr,
+                        )
             browser.close()
 
     meta["load_after"] = os.getloadavg()[0]
@@ -437,7 +543,9 @@ def main(argv=None) -> int:
     print(table)
     make_args = os.environ.get("SEEING_BENCH_MAKE")  # set by `make bench-web` to its BENCH_WEB_ARGS
     if make_args is not None:
-        command = "make bench-web" + ("" if make_args == "--doc docs/BENCHMARKS.md" else f' BENCH_WEB_ARGS="{make_args}"')
+        command = "make bench-web" + (
+            "" if make_args == "--doc docs/BENCHMARKS.md" else f' BENCH_WEB_ARGS="{make_args}"'
+        )
     else:
         command = ".venv/bin/python -m benchmarks.web.run " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.json:

@@ -11,6 +11,7 @@ compute dispatch of a frame alone (one compute pass each, `timestampWrites`), in
     git worktree add /tmp/before COMMIT && .venv/bin/python -m benchmarks.web.webgpu_profile \
         --web-root /tmp/before/src/seeing/web --profile-runs 0      # the same, for an older engine
 """
+
 from __future__ import annotations
 
 import argparse
@@ -111,18 +112,27 @@ def main(argv=None) -> int:
     ap.add_argument("--profile-runs", type=int, default=3)
     ap.add_argument("--side", type=int, default=256, help="side of the square source canvas")
     ap.add_argument("--f32", action="store_true", help="prefer f32 kernels where shader-f16 exists")
-    ap.add_argument("--precision", choices=("float32", "float16", "uint8"), default="float32",
-                    help="weights in the model file (uint8: the engine keeps the bytes on the GPU)")
-    ap.add_argument("--tuning", action="append", default=None,
-                    help='JSON of engine tuning overrides, e.g. \'{"py": 1}\' (repeat to compare variants)')
+    ap.add_argument(
+        "--precision",
+        choices=("float32", "float16", "uint8"),
+        default="float32",
+        help="weights in the model file (uint8: the engine keeps the bytes on the GPU)",
+    )
+    ap.add_argument(
+        "--tuning",
+        action="append",
+        default=None,
+        help="JSON of engine tuning overrides, e.g. '{\"py\": 1}' (repeat to compare variants)",
+    )
     ap.add_argument("--web-root", type=Path, help="serve the page from here (e.g. an older checkout's src/seeing/web)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
     from benchmarks.web.bench_models import random_weights
     from seeing.arch import preset_config
     from seeing.degrade import DegradeParams, default_grid
     from seeing.modelfile import write_model
-    from playwright.sync_api import sync_playwright
 
     presets = args.presets.split(",")
     results = []
@@ -132,8 +142,15 @@ def main(argv=None) -> int:
             cfg = preset_config(p)
             w, b = random_weights(cfg, 0)
             path = Path(tmp) / f"{p}.safetensors"
-            write_model(path, cfg, DegradeParams(resolution=cfg.resolution, grid=default_grid(cfg.resolution)),
-                        w, b, args.precision, p)
+            write_model(
+                path,
+                cfg,
+                DegradeParams(resolution=cfg.resolution, grid=default_grid(cfg.resolution)),
+                w,
+                b,
+                args.precision,
+                p,
+            )
             paths.append(path)
         cmd = [sys.executable, "-m", "seeing", "serve", *map(str, paths), "--port", "0"]
         if args.web_root:  # seeing.serve with another web root: the before/after of an engine change
@@ -150,8 +167,10 @@ def main(argv=None) -> int:
                     for tuning in args.tuning or ["{}"]:
                         page = browser.new_page()
                         page.goto(url + "models.json")
-                        r = page.evaluate(JS, [p, args.frames, args.warmup, args.profile_runs, args.side, args.f32,
-                                               json.loads(tuning)])
+                        r = page.evaluate(
+                            JS,
+                            [p, args.frames, args.warmup, args.profile_runs, args.side, args.f32, json.loads(tuning)],
+                        )
                         page.close()
                         results.append(r)
                         report(r)
@@ -165,15 +184,20 @@ def main(argv=None) -> int:
 
 
 def report(r: dict) -> None:
-    print(f"\n{r['preset']} {json.dumps(r['tuning'])}: {r['frameMs']:.1f} ms/frame (median of {len(r['frames'])}; "
-          f"min {min(r['frames']):.1f}), without compute {r['bareMs']:.1f} ms, build {r['buildMs']:.0f} ms, "
-          f"f16 {r['f16']}", flush=True)
+    print(
+        f"\n{r['preset']} {json.dumps(r['tuning'])}: {r['frameMs']:.1f} ms/frame (median of {len(r['frames'])}; "
+        f"min {min(r['frames']):.1f}), without compute {r['bareMs']:.1f} ms, build {r['buildMs']:.0f} ms, "
+        f"f16 {r['f16']}",
+        flush=True,
+    )
     if r["dispatches"]:
         total = sum(d["ms"] for d in r["dispatches"])
         print(f"  GPU, each dispatch alone (min of runs; median beside): {total:.1f} ms in all")
         for d in r["dispatches"]:
-            print(f"  {d['ms']:8.2f} ms {100 * d['ms'] / max(total, 1e-9):5.1f} %  ({d['median']:7.2f})  {d['label']}  "
-                  f"groups {d['groups']}")
+            print(
+                f"  {d['ms']:8.2f} ms {100 * d['ms'] / max(total, 1e-9):5.1f} %  ({d['median']:7.2f})  {d['label']}  "
+                f"groups {d['groups']}"
+            )
 
 
 if __name__ == "__main__":

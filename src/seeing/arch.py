@@ -1,8 +1,10 @@
 """The generator architecture as plain data (no torch): presets, config, layer shapes, MACs."""
+
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+
 # The paper's filter counts. The down list has log2(resolution) entries, the up list one fewer.
 PRESETS: dict[str, dict[str, list[int]]] = {
     "small": {"down": [4, 8, 16, 32, 64, 128, 256, 512], "up": [256, 128, 64, 32, 16, 8, 4]},
@@ -32,8 +34,10 @@ class GeneratorConfig:
         if any(x < 1 for x in self.down + self.up):
             raise ValueError("filter counts must be positive")
         if self.resolution != 2 ** len(self.down):
-            raise ValueError(f"resolution {self.resolution} needs {int(math.log2(max(self.resolution, 1)))} down layers, "
-                             f"got {len(self.down)}")
+            raise ValueError(
+                f"resolution {self.resolution} needs {int(math.log2(max(self.resolution, 1)))} down layers, "
+                f"got {len(self.down)}"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -52,8 +56,10 @@ def check_run_size(cfg: GeneratorConfig, size: int) -> int:
     2 ** down layers, e.g. 512 for a 256 model); else a ValueError that says which sizes can."""
     step = 2 ** len(cfg.down)
     if not isinstance(size, int) or size < step or size % step or size > MAX_RUN_SIZE:
-        raise ValueError(f"size {size}: this model runs at multiples of {step} up to {MAX_RUN_SIZE} "
-                         f"(e.g. {cfg.resolution} or {2 * cfg.resolution})")
+        raise ValueError(
+            f"size {size}: this model runs at multiples of {step} up to {MAX_RUN_SIZE} "
+            f"(e.g. {cfg.resolution} or {2 * cfg.resolution})"
+        )
     return size
 
 

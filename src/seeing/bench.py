@@ -2,6 +2,7 @@
 (2 threads) and PyTorch eager, and `translate` frames/s on a generated 640x480 clip. Random weights:
 speed does not depend on their values. Timings are medians over `frames` runs after two warm-up runs.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -75,10 +76,19 @@ def bench_preset(preset: str, out: Path, frames: int, clip: Path | None, clip_fr
             torch_ms = _median_ms(lambda: gen(xt), frames)
     finally:
         torch.set_num_threads(threads)
-    row = {"preset": preset, "params": param_counts(cfg)["params"], "torch_params": sum(p.numel() for p in gen.parameters()),
-           "macs": macs(cfg), "sizes": sizes, "files": files, "uint8_ratio": sizes["uint8"] / sizes["float32"],
-           "float16_ratio": sizes["float16"] / sizes["float32"], "onnxruntime_ms": ort_ms, "torch_ms": torch_ms,
-           "threads": THREADS}
+    row = {
+        "preset": preset,
+        "params": param_counts(cfg)["params"],
+        "torch_params": sum(p.numel() for p in gen.parameters()),
+        "macs": macs(cfg),
+        "sizes": sizes,
+        "files": files,
+        "uint8_ratio": sizes["uint8"] / sizes["float32"],
+        "float16_ratio": sizes["float16"] / sizes["float32"],
+        "onnxruntime_ms": ort_ms,
+        "torch_ms": torch_ms,
+        "threads": THREADS,
+    }
     if clip is not None:
         t = time.perf_counter()
         n = translate(rt, clip, out / f"{preset}-clip.mp4", threads=THREADS, progress=False)
@@ -87,8 +97,9 @@ def bench_preset(preset: str, out: Path, frames: int, clip: Path | None, clip_fr
     return row
 
 
-def run_bench(presets: list[str], frames: int = 20, clip_frames: int = 30, progress: bool = True,
-              out: str | Path | None = None) -> list[dict]:
+def run_bench(
+    presets: list[str], frames: int = 20, clip_frames: int = 30, progress: bool = True, out: str | Path | None = None
+) -> list[dict]:
     """One row per preset; model files go to `out` (kept) or a temporary folder (removed)."""
     from .arch import PRESETS
     from .errors import UserError
@@ -110,12 +121,16 @@ def run_bench(presets: list[str], frames: int = 20, clip_frames: int = 30, progr
 
 def format_table(rows: list[dict]) -> str:
     """A Markdown table of the rows."""
-    head = ("| preset | params (paper's count) | MACs/frame | float32 MB | float16 MB | uint8 MB | uint8 / float32 "
-            "| ONNX Runtime ms | PyTorch eager ms | translate 640x480 fps |")
+    head = (
+        "| preset | params (paper's count) | MACs/frame | float32 MB | float16 MB | uint8 MB | uint8 / float32 "
+        "| ONNX Runtime ms | PyTorch eager ms | translate 640x480 fps |"
+    )
     lines = [head, "|" + " --- |" * 10]
     for r in rows:
         s = r["sizes"]
-        lines.append(f"| {r['preset']} | {r['params']:,} | {r['macs'] / 1e9:.2f} G | {s['float32'] / 1e6:.1f} "
-                     f"| {s['float16'] / 1e6:.1f} | {s['uint8'] / 1e6:.1f} | {100 * r['uint8_ratio']:.1f} % "
-                     f"| {r['onnxruntime_ms']:.1f} | {r['torch_ms']:.1f} | {r.get('translate_fps', float('nan')):.1f} |")
+        lines.append(
+            f"| {r['preset']} | {r['params']:,} | {r['macs'] / 1e9:.2f} G | {s['float32'] / 1e6:.1f} "
+            f"| {s['float16'] / 1e6:.1f} | {s['uint8'] / 1e6:.1f} | {100 * r['uint8_ratio']:.1f} % "
+            f"| {r['onnxruntime_ms']:.1f} | {r['torch_ms']:.1f} | {r.get('translate_fps', float('nan')):.1f} |"
+        )
     return "\n".join(lines)

@@ -5,6 +5,7 @@ Every image becomes an RGB uint8 array whatever its mode (grey, grey+alpha, RGBA
 usable image is a UserError. About 5 % of the images are held out, chosen by a hash of their names so
 the split does not depend on the order of the files or on the machine.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,6 +24,7 @@ HELDOUT_FRACTION = 0.05
 
 
 # ---------------------------------------------------------------- single images
+
 
 def to_rgb(img) -> np.ndarray:
     """A PIL image of any mode -> (H, W, 3) uint8, EXIF orientation applied, alpha composited on black."""
@@ -65,13 +67,14 @@ def square(rgb: np.ndarray, side: int) -> np.ndarray:
     h, w = rgb.shape[:2]
     s = min(h, w)
     top, left = (h - s) // 2, (w - s) // 2
-    crop = rgb[top:top + s, left:left + s]
+    crop = rgb[top : top + s, left : left + s]
     if s == side:
         return np.ascontiguousarray(crop)
     return np.asarray(Image.fromarray(crop).resize((side, side), Image.Resampling.LANCZOS))
 
 
 # ---------------------------------------------------------------- video
+
 
 def _open_video(path: str | Path):
     import av
@@ -162,9 +165,11 @@ def write_frames(video: str | Path, out: str | Path, n: int, side: int = 256, pr
 
 # ---------------------------------------------------------------- datasets
 
+
 @dataclass
 class ImageSet:
     """Decoded images, all (side, side, 3) uint8, with names and the held-out split."""
+
     images: np.ndarray  # (N, side, side, 3) uint8
     names: list[str]
     heldout: list[int]  # indices into images
@@ -204,8 +209,14 @@ def split_heldout(names: list[str], fraction: float = HELDOUT_FRACTION) -> list[
     return sorted(order[:k])
 
 
-def load_dataset(sources: list[str | Path], side: int = 333, video_frames_max: int = 1000, workers: int = 0,
-                 progress: bool = True, warn=None) -> ImageSet:
+def load_dataset(
+    sources: list[str | Path],
+    side: int = 333,
+    video_frames_max: int = 1000,
+    workers: int = 0,
+    progress: bool = True,
+    warn=None,
+) -> ImageSet:
     """Decode every image and video frame under the sources into (N, side, side, 3) uint8."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -221,8 +232,17 @@ def load_dataset(sources: list[str | Path], side: int = 333, video_frames_max: i
 
     arrays, names = [], []
     with ThreadPoolExecutor(max(1, workers)) as pool:  # PIL decodes without the GIL
-        for p, a in zip(images, tqdm(pool.map(load, images), total=len(images), desc="loading images",
-                                     unit="img", disable=not progress or len(images) < 50, leave=False)):
+        for p, a in zip(
+            images,
+            tqdm(
+                pool.map(load, images),
+                total=len(images),
+                desc="loading images",
+                unit="img",
+                disable=not progress or len(images) < 50,
+                leave=False,
+            ),
+        ):
             if a is None:
                 skipped.append(str(p))
             else:
@@ -240,8 +260,11 @@ def load_dataset(sources: list[str | Path], side: int = 333, video_frames_max: i
         arrays += frames
         names += [f"{v}#{k:05d}" for k in range(len(frames))]
     if skipped:
-        msg = (f"warning: skipped {len(skipped)} unreadable or non-image file{'s' if len(skipped) > 1 else ''}: "
-               + ", ".join(skipped[:3]) + (", ..." if len(skipped) > 3 else ""))
+        msg = (
+            f"warning: skipped {len(skipped)} unreadable or non-image file{'s' if len(skipped) > 1 else ''}: "
+            + ", ".join(skipped[:3])
+            + (", ..." if len(skipped) > 3 else "")
+        )
         (warn or _warn)(msg)
     if not arrays:
         where = ", ".join(str(s) for s in sources)

@@ -6,6 +6,7 @@ weights (A = -0.75, indices clamped at the edges). Then brightness/contrast abou
 clip to [0, 1], map to [-1, 1]. Training adds a random scale/crop/flip and random brightness/contrast.
 This module imports numpy only at top level; the torch versions import torch when called.
 """
+
 from __future__ import annotations
 
 import math
@@ -98,12 +99,15 @@ def center_crop_box(height: int, width: int) -> tuple[int, int, int]:
 
 # ---------------------------------------------------------------- numpy (runtimes without torch)
 
-def degrade_frame(frame: np.ndarray, params: DegradeParams, brightness: float = 1.0, contrast: float = 1.0) -> np.ndarray:
+
+def degrade_frame(
+    frame: np.ndarray, params: DegradeParams, brightness: float = 1.0, contrast: float = 1.0
+) -> np.ndarray:
     """Live degradation of one uint8 (H, W, 3) frame -> float32 (R, R) in [-1, 1]."""
     if frame.ndim != 3 or frame.shape[2] < 3:
         raise ValueError(f"expected an (H, W, 3) frame, got shape {frame.shape}")
     top, left, side = center_crop_box(*frame.shape[:2])
-    rgb = frame[top:top + side, left:left + side, :3].astype(np.float64) / 255.0
+    rgb = frame[top : top + side, left : left + side, :3].astype(np.float64) / 255.0
     grey = rgb @ np.asarray(params.luma, np.float64)
     m = blur_matrix(side, params)
     x = m @ grey @ m.T
@@ -113,6 +117,7 @@ def degrade_frame(frame: np.ndarray, params: DegradeParams, brightness: float = 
 
 
 # ---------------------------------------------------------------- torch (training, export checks)
+
 
 def degrade(rgb, params: DegradeParams, brightness=1.0, contrast=1.0):
     """Deterministic degradation of square images: (B, 3, S, S) in [0, 1] -> (B, 1, R, R) in [-1, 1].
@@ -153,7 +158,7 @@ def augment(rgb, params: DegradeParams, generator):
         img = F.interpolate(img[None], size=(side, side), mode="bilinear", align_corners=False, antialias=True)[0]
         top = int(torch.randint(0, side - res + 1, (), generator=generator))
         left = int(torch.randint(0, side - res + 1, (), generator=generator))
-        img = img[:, top:top + res, left:left + res]
+        img = img[:, top : top + res, left : left + res]
         flips = torch.rand(2, generator=generator)
         if params.flip in ("horizontal", "both") and flips[0] < 0.5:
             img = img.flip(-1)
@@ -181,5 +186,5 @@ def degrade_live(frames, params: DegradeParams, brightness=1.0, contrast=1.0):
     import torch
 
     top, left, side = center_crop_box(frames.shape[1], frames.shape[2])
-    rgb = frames[:, top:top + side, left:left + side, :3].permute(0, 3, 1, 2).to(torch.float64) / 255.0
+    rgb = frames[:, top : top + side, left : left + side, :3].permute(0, 3, 1, 2).to(torch.float64) / 255.0
     return degrade(rgb, params, brightness, contrast).float()

@@ -3,6 +3,7 @@
 Folding (eval-mode BatchNorm, per output channel o): s = gamma / sqrt(var + eps), w' = w * s, b' = beta - mean * s.
 For a ConvTranspose2d the output channel is axis 1 of torch's weight; the model file stores (cout, cin, 4, 4).
 """
+
 from __future__ import annotations
 
 import json
@@ -59,8 +60,9 @@ def folded_module(model):
     class Folded(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.w = [torch.tensor(w if k == "down" else w.transpose(1, 0, 2, 3))
-                      for w, k in zip(model.weights, model.kinds)]
+            self.w = [
+                torch.tensor(w if k == "down" else w.transpose(1, 0, 2, 3)) for w, k in zip(model.weights, model.kinds)
+            ]
             self.b = [torch.tensor(b) for b in model.biases]
 
         def forward(self, x):  # (B, in, R, R)
@@ -84,15 +86,20 @@ def load_checkpoint(path: str | Path):
     try:
         return load_generator(path)
     except (KeyError, TypeError, ValueError, RuntimeError) as e:  # a dict that is not our checkpoint
-        raise UserError(f"{path}: not a seeing checkpoint ({e.__class__.__name__}: "
-                        f"{str(e).splitlines()[0][:200] if str(e) else ''})") from None
+        raise UserError(
+            f"{path}: not a seeing checkpoint ({e.__class__.__name__}: "
+            f"{str(e).splitlines()[0][:200] if str(e) else ''})"
+        ) from None
 
 
 def training_facts(ckpt: dict, source: str) -> dict:
     """The training facts that travel in the model file's metadata."""
     train = dict((ckpt.get("config") or {}).get("train") or {})
-    facts = {k: train[k] for k in ("preset", "epochs", "batch_size", "lr", "l1_weight", "lowpass_weight", "seed")
-             if k in train}
+    facts = {
+        k: train[k]
+        for k in ("preset", "epochs", "batch_size", "lr", "l1_weight", "lowpass_weight", "seed")
+        if k in train
+    }
     facts["up"] = train.get("up", "transpose")  # how the up layers were trained (the file's layers are the same)
     if "data" in train:
         sources = train["data"] if isinstance(train["data"], list) else [train["data"]]
@@ -134,6 +141,7 @@ def heldout_images(source: str | Path, ckpt: dict, side: int, n: int = 8) -> tup
     if images:
         return np.stack(images), f"{len(images)} held-out images"
     from .synth import KINDS, make_image
+
     imgs = [make_image(KINDS[i % len(KINDS)], 12345, i, side) for i in range(n)]
     return np.stack(imgs), f"{n} synth images (no held-out images found)"
 
@@ -145,8 +153,13 @@ def degraded_inputs(images: np.ndarray, deg) -> np.ndarray:
     return np.stack([degrade_frame(img, deg) for img in images])[:, None].astype(np.float32)
 
 
-def export(source: str | Path, out_dir: str | Path | None = None, name: str | None = None,
-           precision: str = "uint8", onnx: bool = False) -> dict:
+def export(
+    source: str | Path,
+    out_dir: str | Path | None = None,
+    name: str | None = None,
+    precision: str = "uint8",
+    onnx: bool = False,
+) -> dict:
     """Export a checkpoint or run folder. Returns a report: paths, sizes, params, PSNR vs float32."""
     import torch
 
@@ -170,10 +183,17 @@ def export(source: str | Path, out_dir: str | Path | None = None, name: str | No
         ref = gen(torch.from_numpy(x)).numpy()  # the float32 checkpoint, BatchNorm unfolded
     rt = Runtime(model)
     got = np.concatenate([rt.run_degraded(xi) for xi in x])
-    report = {"path": str(path), "size": path.stat().st_size, "params": meta["params"], "precision": precision,
-              "psnr": psnr(got, ref), "inputs": origin}
+    report = {
+        "path": str(path),
+        "size": path.stat().st_size,
+        "params": meta["params"],
+        "precision": precision,
+        "psnr": psnr(got, ref),
+        "inputs": origin,
+    }
     if onnx:
         from .onnx_export import write_onnx
+
         onnx_path = out / f"{name}.onnx"
         report["onnx_path"], report["onnx_size"] = str(onnx_path), write_onnx(model, onnx_path)
     return report

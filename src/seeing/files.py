@@ -1,4 +1,5 @@
 """Atomic file output: a reader (or a crash) never sees half a file, and nothing the user had is lost."""
+
 from __future__ import annotations
 
 import contextlib

@@ -18,6 +18,7 @@ The architecture (filters, resolution, in/out channels) is inferred from the wei
 layer takes RGB is folded to our grey input by summing its kernel over the colour axis (the grey frame is
 given to all three channels).
 """
+
 from __future__ import annotations
 
 import base64
@@ -79,11 +80,21 @@ def assemble(convs: list[Conv], slope: float, where: str):
     expect_cin = [1] + d[:-1] + [d[-1]] + [u[j - 1] + d[-1 - j] for j in range(1, n)]
     for c, cin in zip(convs, expect_cin):
         if c.weight.shape[1] != cin:
-            _fail(where, f"layer {c.name} takes {c.weight.shape[1]} channels, a U-Net with down {d} and up {u} "
-                         f"needs {cin} there")
+            _fail(
+                where,
+                f"layer {c.name} takes {c.weight.shape[1]} channels, a U-Net with down {d} and up {u} "
+                f"needs {cin} there",
+            )
     try:
-        cfg = GeneratorConfig(down=d, up=u, resolution=2 ** n, in_channels=1, out_channels=convs[-1].weight.shape[0],
-                              leaky_slope=float(slope), bn_eps=KERAS_BN_EPS)
+        cfg = GeneratorConfig(
+            down=d,
+            up=u,
+            resolution=2**n,
+            in_channels=1,
+            out_channels=convs[-1].weight.shape[0],
+            leaky_slope=float(slope),
+            bn_eps=KERAS_BN_EPS,
+        )
     except ValueError as e:
         _fail(where, str(e))
     for c in convs:
@@ -93,6 +104,7 @@ def assemble(convs: list[Conv], slope: float, where: str):
 
 
 # ---------------------------------------------------------------- (a) Keras .h5
+
 
 def _s(x) -> str:
     return x.decode("utf-8") if isinstance(x, bytes) else str(x)
@@ -168,8 +180,11 @@ def read_keras_h5(path: Path):
         else:
             _fail(where, f"layer {owner} has weights {sorted(ws)}; a pix2pix generator has only convs and BatchNorm")
     if len(convs) < 2 or len(convs) % 2 or len(bns) != len(convs) - 2:
-        _fail(where, f"found {len(convs)} convs and {len(bns)} BatchNorms; a pix2pix generator has 2n convs and "
-                     f"2n-2 BatchNorms (none on the first and last conv)")
+        _fail(
+            where,
+            f"found {len(convs)} convs and {len(bns)} BatchNorms; a pix2pix generator has 2n convs and "
+            f"2n-2 BatchNorms (none on the first and last conv)",
+        )
     n = len(convs) // 2
     out = []
     for i, (owner, ws) in enumerate(convs):
@@ -194,8 +209,14 @@ def read_keras_h5(path: Path):
 
 # ---------------------------------------------------------------- (b) TF.js graph model
 
-_TFJS_DTYPES = {"float32": np.float32, "int32": np.int32, "uint8": np.uint8, "uint16": np.uint16,
-                "float16": np.float16, "bool": np.bool_}
+_TFJS_DTYPES = {
+    "float32": np.float32,
+    "int32": np.int32,
+    "uint8": np.uint8,
+    "uint16": np.uint16,
+    "float16": np.float16,
+    "bool": np.bool_,
+}
 
 
 def read_tfjs_weights(manifest, base: Path, where: str) -> dict[str, np.ndarray]:
@@ -229,7 +250,7 @@ def read_tfjs_weights(manifest, base: Path, where: str) -> dict[str, np.ndarray]
                 for _ in range(count):
                     if offset + 4 > len(buf):
                         _fail(where, f"shards end inside weight {name}")
-                    offset += 4 + int.from_bytes(buf[offset:offset + 4], "little")
+                    offset += 4 + int.from_bytes(buf[offset : offset + 4], "little")
                 continue
             quant = w.get("quantization")
             stored = quant.get("dtype") if isinstance(quant, dict) else dtype
@@ -277,8 +298,15 @@ def _clean(inp: str) -> str:
 
 
 CONV_OPS = ("Conv2D", "_FusedConv2D", "Conv2DBackpropInput")
-FOREIGN_OPS = ("DepthwiseConv2dNative", "_FusedDepthwiseConv2dNative", "MatMul", "_FusedMatMul", "Conv3D", "MaxPool",
-               "AvgPool")
+FOREIGN_OPS = (
+    "DepthwiseConv2dNative",
+    "_FusedDepthwiseConv2dNative",
+    "MatMul",
+    "_FusedMatMul",
+    "Conv3D",
+    "MaxPool",
+    "AvgPool",
+)
 
 
 def _graph_nodes(path: Path, where: str) -> tuple[dict, list[dict]]:
@@ -343,8 +371,11 @@ class _Graph:
     def conv(self, n: dict) -> Conv:
         """The conv node's filter in our layout (no bias yet)."""
         strides, padding = _attr(n, "strides"), _attr(n, "padding")
-        if strides not in ([1, 2, 2, 1], None) or padding not in ("SAME", None) or \
-                _attr(n, "data_format", "NHWC") != "NHWC":
+        if (
+            strides not in ([1, 2, 2, 1], None)
+            or padding not in ("SAME", None)
+            or _attr(n, "data_format", "NHWC") != "NHWC"
+        ):
             _fail(self.where, f"node {n['name']}: needs stride 2, SAME padding, NHWC (got {strides}, {padding})")
         k = self.const(n.get("input", [])[1], n["name"])
         if k.ndim != 4:
@@ -356,7 +387,7 @@ class _Graph:
     def fused(self, n: dict, conv: Conv) -> str | None:
         """Fold a _FusedConv2D's own BiasAdd or FusedBatchNorm into conv; returns its fused activation, if any."""
         cout, fused = conv.weight.shape[0], _attr(n, "fused_ops", [])
-        args = n.get("input", [])[2:2 + (_attr(n, "num_args", 0) or 0)]
+        args = n.get("input", [])[2 : 2 + (_attr(n, "num_args", 0) or 0)]
         ops, act = list(fused), None
         if ops and ops[0] == "BiasAdd":
             conv.scale(np.ones(cout), self.channels(args[0], cout, n["name"]))
@@ -429,7 +460,11 @@ def read_tfjs_graph(path: Path):
     if len(graph.slopes) > 1:
         _fail(where, f"mixed LeakyRelu slopes {sorted(graph.slopes)}")
     slope = graph.slopes.pop() if graph.slopes else KERAS_LEAKY_SLOPE
-    return [c for c, _ in convs], slope, {"format": "tfjs-graph-model", "converted_by": str(doc.get("convertedBy") or "")}
+    return (
+        [c for c, _ in convs],
+        slope,
+        {"format": "tfjs-graph-model", "converted_by": str(doc.get("convertedBy") or "")},
+    )
 
 
 def _channels(v: np.ndarray, cout: int, where: str, node: str) -> np.ndarray:
@@ -443,6 +478,7 @@ def _channels(v: np.ndarray, cout: int, where: str, node: str) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- the command
+
 
 def import_model(path, out_dir=None, name: str | None = None, precision: str = "uint8") -> dict:
     """Convert PATH (a .h5, a model.json, or a folder holding model.json) into NAME.safetensors."""
@@ -465,8 +501,14 @@ def import_model(path, out_dir=None, name: str | None = None, precision: str = "
     name = name or (p.parent.name if p.name == "model.json" else p.stem)
     out = Path(out_dir) if out_dir else Path.cwd()
     dest = out / f"{name}.safetensors"
-    meta = write_model(dest, cfg, deg, weights, biases, precision, name,
-                       {"imported_from": p.name, **facts, **notes})
+    meta = write_model(dest, cfg, deg, weights, biases, precision, name, {"imported_from": p.name, **facts, **notes})
     read_model(dest)  # what we wrote loads
-    return {"path": str(dest), "size": dest.stat().st_size, "params": meta["params"], "precision": precision,
-            "source": facts["format"], "down": cfg.down, "up": cfg.up}
+    return {
+        "path": str(dest),
+        "size": dest.stat().st_size,
+        "params": meta["params"],
+        "precision": precision,
+        "source": facts["format"],
+        "down": cfg.down,
+        "up": cfg.up,
+    }

@@ -6,6 +6,7 @@ of the folder: `live.json` (NOT_WATCHING without --watch; else the model's versi
 and `live/model.safetensors` (its bytes). The page (web/watch.js) polls `live.json` and swaps
 models when the version changes. No path from a request reaches the file system.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,16 @@ def live_status(run: Path) -> tuple[str, bytes]:
         except (ModelFileError, ValueError):
             facts = {}
         landed_ms = int(version.split("-")[0], 16) // 1_000_000
-        status.update({"model": MODEL_ROUTE, "version": version, "landed_ms": landed_ms,
-                       "epoch": facts.get("epoch"), "step": facts.get("step"), "metrics": facts.get("metrics") or {}})
+        status.update(
+            {
+                "model": MODEL_ROUTE,
+                "version": version,
+                "landed_ms": landed_ms,
+                "epoch": facts.get("epoch"),
+                "step": facts.get("step"),
+                "metrics": facts.get("metrics") or {},
+            }
+        )
     body = json.dumps(status).encode()
     return f'"{status.get("version", "none")}"', body
 
@@ -60,11 +69,15 @@ def live_status(run: Path) -> tuple[str, bytes]:
 def start_server(run: Path, host: str, port: int) -> tuple[subprocess.Popen, str]:
     """`seeing serve --watch RUN` in a child process (its own interpreter: serving never slows a training
     step's threads); returns (process, URL) once it listens."""
-    proc = subprocess.Popen([sys.executable, "-m", "seeing", "serve", "--watch", str(run), "--host", host,
-                             "--port", str(port)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "seeing", "serve", "--watch", str(run), "--host", host, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     line = proc.stdout.readline()
     if not line.startswith("serving"):
         proc.wait()
         from .errors import UserError
+
         raise UserError(f"the live page could not start ({line.strip() or f'exit status {proc.returncode}'})")
     return proc, line.split()[-1]

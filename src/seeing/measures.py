@@ -10,6 +10,7 @@ Images are (N, H, W, 3) float arrays in [0, 1] (or uint8, converted); frequencie
 - detail: off-axis power in the band 24-120 cycles, outputs over targets (a blurred output is far below 1).
 - colour: sliced Wasserstein distance between the RGB distributions of outputs and targets, in 0-255 units.
 """
+
 from __future__ import annotations
 
 import math
@@ -74,7 +75,7 @@ def band_power(images, band=DETAIL_BAND) -> float:
     r = np.hypot(fx, fy)
     step = 256 / s
     mask = (r >= band[0]) & (r <= band[1]) & (np.abs(fx) > step * 1.01) & (np.abs(fy) > step * 1.01)
-    return float(p[mask].sum() / s ** 4)
+    return float(p[mask].sum() / s**4)
 
 
 def detail(outputs, targets) -> float:
@@ -127,7 +128,12 @@ def viewer_measures(outputs, targets, inputs, params) -> dict:
     """Every measure above for one set of outputs: lattice of outputs and targets, fidelity, detail, colour."""
     lat_out, lat_tgt = lattice(outputs), lattice(targets)
     k, worst = worst_lattice(lat_out)
-    return {"lattice": {str(k): v for k, v in lat_out.items()}, "lattice_worst_k": k, "lattice_worst": worst,
-            "lattice_targets": {str(k): v for k, v in lat_tgt.items()},
-            "fidelity_db": input_fidelity(outputs, inputs, params), "detail": detail(outputs, targets),
-            "colour": colour_distance(outputs, targets)}
+    return {
+        "lattice": {str(k): v for k, v in lat_out.items()},
+        "lattice_worst_k": k,
+        "lattice_worst": worst,
+        "lattice_targets": {str(k): v for k, v in lat_tgt.items()},
+        "fidelity_db": input_fidelity(outputs, inputs, params),
+        "detail": detail(outputs, targets),
+        "colour": colour_distance(outputs, targets),
+    }

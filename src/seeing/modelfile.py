@@ -15,6 +15,7 @@ Weights are uint8, float16 or float32 (the file's precision); biases, scales and
 `read_model` checks every length, offset, dtype and shape before it touches the data. The page's parser
 (web/modelfile.js) gives the same verdict on every file of tests/modelfiles/, with the same limits (below).
 """
+
 from __future__ import annotations
 
 import json
@@ -54,6 +55,7 @@ class ModelFileError(ValueError):
 @dataclass
 class Model:
     """A loaded model file: metadata and dequantized float32 weights, layer by layer."""
+
     config: GeneratorConfig
     degradation: DegradeParams
     precision: str
@@ -89,12 +91,23 @@ def dequantize_uint8(q: np.ndarray, scale: np.ndarray, zero: np.ndarray) -> np.n
 
 def build_meta(cfg: GeneratorConfig, deg: DegradeParams, precision: str, name: str, training: dict | None) -> dict:
     counts = param_counts(cfg)
-    return {"format": FORMAT, "version": VERSION, "name": name, "precision": precision,
-            "architecture": cfg.to_dict(), "degradation": deg.to_dict(), "training": training or {},
-            "params": counts["params"], "trainable": counts["trainable"], "macs": macs(cfg)}
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "name": name,
+        "precision": precision,
+        "architecture": cfg.to_dict(),
+        "degradation": deg.to_dict(),
+        "training": training or {},
+        "params": counts["params"],
+        "trainable": counts["trainable"],
+        "macs": macs(cfg),
+    }
 
 
-def random_weights(cfg: GeneratorConfig, seed: int = 0, bias_std: float = 0.1) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def random_weights(
+    cfg: GeneratorConfig, seed: int = 0, bias_std: float = 0.1
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """He-scaled random folded weights and biases per layer (activations stay O(1)): for demos, tests, benchmarks."""
     rng = np.random.default_rng(seed)
     weights, biases = [], []
@@ -105,9 +118,16 @@ def random_weights(cfg: GeneratorConfig, seed: int = 0, bias_std: float = 0.1) -
     return weights, biases
 
 
-def write_model(path: str | os.PathLike, cfg: GeneratorConfig, deg: DegradeParams, weights: list[np.ndarray],
-                biases: list[np.ndarray], precision: str = "uint8", name: str = "model",
-                training: dict | None = None) -> dict:
+def write_model(
+    path: str | os.PathLike,
+    cfg: GeneratorConfig,
+    deg: DegradeParams,
+    weights: list[np.ndarray],
+    biases: list[np.ndarray],
+    precision: str = "uint8",
+    name: str = "model",
+    training: dict | None = None,
+) -> dict:
     """Write folded float weights (per layer, (cout, cin, 4, 4)) as a model file, atomically. Returns the metadata."""
     if precision not in PRECISIONS:
         raise ModelFileError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
@@ -125,7 +145,11 @@ def write_model(path: str | os.PathLike, cfg: GeneratorConfig, deg: DegradeParam
     offset, blobs = 0, []
     for key, arr in tensors.items():
         data = np.ascontiguousarray(arr).tobytes()
-        header[key] = {"dtype": _DTYPE_NAMES[arr.dtype], "shape": list(arr.shape), "data_offsets": [offset, offset + len(data)]}
+        header[key] = {
+            "dtype": _DTYPE_NAMES[arr.dtype],
+            "shape": list(arr.shape),
+            "data_offsets": [offset, offset + len(data)],
+        }
         blobs.append(data)
         offset += len(data)
     head = json.dumps(header, separators=(",", ":")).encode()
@@ -173,7 +197,7 @@ def parse_header(data: bytes, where: str = "model file") -> tuple[dict, dict, in
     if n > MAX_HEADER or 8 + n > len(data):
         _fail(where, f"header length {n} runs past the end of the file ({len(data)} bytes)")
     try:
-        header = _loads(data[8:8 + n].decode("utf-8"))
+        header = _loads(data[8 : 8 + n].decode("utf-8"))
     except (ValueError, RecursionError) as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         _fail(where, f"header is not valid JSON ({e.__class__.__name__})")
     if not isinstance(header, dict):
@@ -191,8 +215,12 @@ def parse_header(data: bytes, where: str = "model file") -> tuple[dict, dict, in
         shape, offs = e["shape"], e["data_offsets"]
         if not (isinstance(shape, list) and all(type(s) is int and 0 <= s < 1 << 31 for s in shape)):
             _fail(where, f"tensor {key!r} has an invalid shape {shape!r}")
-        if not (isinstance(offs, list) and len(offs) == 2 and all(type(o) is int for o in offs)
-                and 0 <= offs[0] <= offs[1] <= size):
+        if not (
+            isinstance(offs, list)
+            and len(offs) == 2
+            and all(type(o) is int for o in offs)
+            and 0 <= offs[0] <= offs[1] <= size
+        ):
             _fail(where, f"tensor {key!r} has offsets {offs!r} outside the data ({size} bytes)")
         count = math.prod(shape)  # Python ints: no overflow, nothing allocated
         if count * np.dtype(_DTYPES[e["dtype"]]).itemsize != offs[1] - offs[0]:
@@ -256,14 +284,23 @@ def _check_architecture(info: dict, where: str) -> tuple[GeneratorConfig, Degrad
         f = a.get(key)
         if not (isinstance(f, list) and all(_is_int(x, 1, MAX_FILTERS) for x in f)):
             _fail(where, f"architecture {key!r} must be a list of integers from 1 to {MAX_FILTERS}")
-    if not (_is_int(a.get("resolution"), 2, MAX_RESOLUTION) and _is_int(a.get("in_channels", 1), 1, MAX_CHANNELS)
-            and _is_int(a.get("out_channels", 3), 1, MAX_CHANNELS) and _is_num(a.get("leaky_slope", 0.2))
-            and _is_num(a.get("bn_eps", 1e-5))):
+    if not (
+        _is_int(a.get("resolution"), 2, MAX_RESOLUTION)
+        and _is_int(a.get("in_channels", 1), 1, MAX_CHANNELS)
+        and _is_int(a.get("out_channels", 3), 1, MAX_CHANNELS)
+        and _is_num(a.get("leaky_slope", 0.2))
+        and _is_num(a.get("bn_eps", 1e-5))
+    ):
         _fail(where, "architecture resolution, channels, leaky_slope or bn_eps out of range")
     luma = d.get("luma", [0.299, 0.587, 0.114])
-    if not (_is_int(d.get("resolution"), 2, MAX_RESOLUTION) and _is_int(d.get("grid", 11), 1, MAX_RESOLUTION)
-            and _is_num(d.get("bicubic_a", -0.75)) and isinstance(luma, list) and len(luma) == 3
-            and all(_is_num(x) for x in luma)):
+    if not (
+        _is_int(d.get("resolution"), 2, MAX_RESOLUTION)
+        and _is_int(d.get("grid", 11), 1, MAX_RESOLUTION)
+        and _is_num(d.get("bicubic_a", -0.75))
+        and isinstance(luma, list)
+        and len(luma) == 3
+        and all(_is_num(x) for x in luma)
+    ):
         _fail(where, "degradation resolution, grid, bicubic_a or luma out of range")
     for key in ("scale_range", "brightness_range", "contrast_range"):
         r = d.get(key, [1.0, 1.0])

@@ -1,4 +1,5 @@
 """Facts about a model file for `seeing info MODEL` (numpy only; the file is fully validated first)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The pix2pix U-Net generator and the PatchGAN discriminator as torch modules."""
+
 from __future__ import annotations
 
 import torch
@@ -88,7 +89,9 @@ class Generator(nn.Module):
         self.cfg, self.up_mode = cfg, up
         d, u = cfg.down, cfg.up
         self.down = nn.ModuleList(
-            Down(cfg.in_channels if i == 0 else d[i - 1], d[i], i > 0, cfg.leaky_slope, cfg.bn_eps) for i in range(len(d)))
+            Down(cfg.in_channels if i == 0 else d[i - 1], d[i], i > 0, cfg.leaky_slope, cfg.bn_eps)
+            for i in range(len(d))
+        )
         ups = []
         cin = d[-1]
         for i, cout in enumerate(u):
@@ -115,10 +118,17 @@ class PatchGAN(nn.Module):
         super().__init__()
         w = width
         self.net = nn.Sequential(
-            nn.Conv2d(in_channels, w, 4, 2, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(w, 2 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.2),
-            nn.Conv2d(2 * w, 4 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(4 * w), nn.LeakyReLU(0.2),
-            nn.Conv2d(4 * w, 8 * w, 4, 1, 1, bias=False), nn.BatchNorm2d(8 * w), nn.LeakyReLU(0.2),
+            nn.Conv2d(in_channels, w, 4, 2, 1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(w, 2 * w, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(2 * w),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(2 * w, 4 * w, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(4 * w),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(4 * w, 8 * w, 4, 1, 1, bias=False),
+            nn.BatchNorm2d(8 * w),
+            nn.LeakyReLU(0.2),
             nn.Conv2d(8 * w, 1, 4, 1, 1),
         )
 

@@ -8,6 +8,7 @@ Down layers: Conv 4x4 s2 p1 + bias -> LeakyRelu(slope). Up layers: ConvTranspose
 then Concat with the mirrored down output (up output first); the last up layer ends in Tanh.
 uint8 and float16 files are dequantized to float32 initializers.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,10 @@ def build_onnx(model: Model, size: int | None = None):
             weight = w  # (cout, cin, 4, 4): ONNX Conv layout
         else:
             weight = np.ascontiguousarray(w.transpose(1, 0, 2, 3))  # ONNX ConvTranspose wants (cin, cout, 4, 4)
-        inits += [numpy_helper.from_array(weight.astype(np.float32), f"{name}.weight"),
-                  numpy_helper.from_array(np.asarray(b, np.float32), f"{name}.bias")]
+        inits += [
+            numpy_helper.from_array(weight.astype(np.float32), f"{name}.weight"),
+            numpy_helper.from_array(np.asarray(b, np.float32), f"{name}.bias"),
+        ]
         conv = f"{name}.conv"
         op = "Conv" if kind == "down" else "ConvTranspose"
         nodes.append(helper.make_node(op, [x, f"{name}.weight", f"{name}.bias"], [conv], name=conv, **conv_attrs))
@@ -59,10 +62,12 @@ def build_onnx(model: Model, size: int | None = None):
             x = cat
     r = size or cfg.resolution
     graph = helper.make_graph(
-        nodes, model.name or "seeing",
+        nodes,
+        model.name or "seeing",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", cfg.in_channels, r, r])],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", cfg.out_channels, r, r])],
-        initializer=inits)
+        initializer=inits,
+    )
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="seeing")
     proto.ir_version = IR_VERSION
     onnx.checker.check_model(proto)

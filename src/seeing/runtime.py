@@ -8,6 +8,7 @@ The ONNX graph is built in memory from the file (`onnx_export.build_onnx`); fram
 degradation of DESIGN section 3 (`degrade.degrade_frame`: centre square crop, luma, area pool to the grid,
 bicubic back up, brightness/contrast).
 """
+
 from __future__ import annotations
 
 import os
@@ -40,8 +41,9 @@ class Runtime:
             opts.intra_op_num_threads = threads
             opts.inter_op_num_threads = 1
         opts.log_severity_level = 3  # ORT's warnings about unused initializers are noise here
-        self.session = ort.InferenceSession(build_onnx(self.model, self.resolution).SerializeToString(), opts,
-                                            providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(
+            build_onnx(self.model, self.resolution).SerializeToString(), opts, providers=["CPUExecutionProvider"]
+        )
 
     def run_degraded(self, x: np.ndarray) -> np.ndarray:
         """Degraded input (R, R), (1, R, R) or (N, 1, R, R) float32 in [-1, 1] -> (N, out, R, R) float32 in [-1, 1]."""

@@ -9,6 +9,7 @@ isolation, so the WASM engine may use threads) and an ETag; only GET and HEAD ar
 request reaches nothing but files inside the web root and the listed models: dot segments,
 encoded slashes or backslashes, NUL bytes, absolute paths and symlinks out all answer 404.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,10 +30,19 @@ ISOLATION_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
 }
-TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".wgsl": "text/plain; charset=utf-8",
-         ".wasm": "application/wasm", ".safetensors": "application/octet-stream", ".json": "application/json",
-         ".html": "text/html; charset=utf-8", ".css": "text/css", ".y4m": "application/octet-stream",
-         ".webm": "video/webm", ".png": "image/png"}
+TYPES = {
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".wgsl": "text/plain; charset=utf-8",
+    ".wasm": "application/wasm",
+    ".safetensors": "application/octet-stream",
+    ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css",
+    ".y4m": "application/octet-stream",
+    ".webm": "video/webm",
+    ".png": "image/png",
+}
 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -78,10 +88,18 @@ def model_entries(paths: list[str | os.PathLike]) -> list[dict]:
             name, n = f"{path.stem}-{n}", n + 1
         used.add(name)
         thumb = thumbnail_of(path)
-        entries.append({"name": name, "url": f"models/{name}.safetensors", "size": path.stat().st_size,
-                        "params": int(model.meta.get("params", 0)), "precision": model.precision,
-                        "thumb": f"models/{name}.png" if thumb else None,
-                        "path": path.resolve(), "thumb_path": thumb})
+        entries.append(
+            {
+                "name": name,
+                "url": f"models/{name}.safetensors",
+                "size": path.stat().st_size,
+                "params": int(model.meta.get("params", 0)),
+                "precision": model.precision,
+                "thumb": f"models/{name}.png" if thumb else None,
+                "path": path.resolve(),
+                "thumb_path": thumb,
+            }
+        )
     return entries
 
 
@@ -158,13 +176,15 @@ def create_app(models: list[dict], web_root: Path = WEB_ROOT, watch: Path | None
             if request.headers.get("if-none-match") == listing_etag:
                 response = respond(304, extra={"ETag": listing_etag})
             else:
-                response = respond(200, listing, "application/json",
-                                   {"ETag": listing_etag, "Cache-Control": "no-cache"})
+                response = respond(
+                    200, listing, "application/json", {"ETag": listing_etag, "Cache-Control": "no-cache"}
+                )
             await response(scope, receive, send)
             return
         if watch is None and rel == STATUS_ROUTE:
-            await respond(200, json.dumps(NOT_WATCHING).encode(), "application/json",
-                          {"Cache-Control": "no-cache"})(scope, receive, send)
+            await respond(200, json.dumps(NOT_WATCHING).encode(), "application/json", {"Cache-Control": "no-cache"})(
+                scope, receive, send
+            )
             return
         if watch is not None and rel in (STATUS_ROUTE, MODEL_ROUTE):
             await live_response(watch, rel, request.headers.get("if-none-match"), respond)(scope, receive, send)
@@ -227,15 +247,17 @@ def url_of(sock: socket.socket, host: str) -> str:
     return f"http://{shown}:{port}/"
 
 
-def run(models: list[dict], host: str = "127.0.0.1", port: int = 8000, on_ready=None,
-        watch: Path | None = None) -> None:
+def run(
+    models: list[dict], host: str = "127.0.0.1", port: int = 8000, on_ready=None, watch: Path | None = None
+) -> None:
     """Serve until interrupted. Prints the URL (first stdout line, last word) once the socket listens."""
     import uvicorn
 
     sock = bind(host, port)
     url = url_of(sock, host)
-    print(f"serving {len(models)} model(s)" + (f" and the live run {watch}" if watch else "") + f" on {url}",
-          flush=True)
+    print(
+        f"serving {len(models)} model(s)" + (f" and the live run {watch}" if watch else "") + f" on {url}", flush=True
+    )
     if on_ready:
         on_ready(url)
     config = uvicorn.Config(create_app(models, watch=watch), log_level="warning", access_log=False, lifespan="off")
@@ -259,8 +281,16 @@ def random_demo_model(path: Path, seed: int = 0) -> Path:
 
     cfg = preset_config("small")
     weights, biases = random_weights(cfg, seed)
-    write_model(path, cfg, DegradeParams(), weights, biases, "uint8", "random-small",
-                {"note": "random weights: the page works, the pictures mean nothing"})
+    write_model(
+        path,
+        cfg,
+        DegradeParams(),
+        weights,
+        biases,
+        "uint8",
+        "random-small",
+        {"note": "random weights: the page works, the pictures mean nothing"},
+    )
     return path
 
 
@@ -272,8 +302,9 @@ def demo_models() -> tuple[list[Path], str | None]:
     path = cache_dir() / "random-small.safetensors"
     if not path.is_file():
         random_demo_model(path)
-    return [path], (f"no trained model is bundled yet: serving a random-weight small model ({path}); "
-                    "its pictures mean nothing")
+    return [path], (
+        f"no trained model is bundled yet: serving a random-weight small model ({path}); its pictures mean nothing"
+    )
 
 
 def has_display() -> bool:

@@ -4,6 +4,7 @@ A `_headers` file (Netlify / Cloudflare Pages syntax) sets the COOP/COEP headers
 engine's threads need. The folder is built beside OUT and renamed into place: a half-written
 site never appears, and a failed build leaves the previous one as it was.
 """
+
 from __future__ import annotations
 
 import json

@@ -6,6 +6,7 @@ numpy only. Image i of kind K with seed S is drawn from its own generator seeded
 is byte-identical for the same seed and a longer set starts with the images of a shorter one.
 Noise is spectral (random phases shaped by a power law, one inverse FFT), so an image takes milliseconds.
 """
+
 from __future__ import annotations
 
 import io
@@ -17,6 +18,7 @@ KINDS = ("nebula", "aurora", "waves", "marble", "clouds", "flowers")
 
 
 # ---------------------------------------------------------------- building blocks
+
 
 def noise(rng: np.random.Generator, size: int, beta: float, aspect: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
     """Tileable (size, size) noise with power spectrum 1/f^beta, zero mean, unit std.
@@ -98,8 +100,17 @@ def _hue(rng: np.random.Generator, choices) -> np.ndarray:
 # teal wisps); "random" is any hue for any layer, a different colour scheme per image.
 NEBULA_PALETTES = {
     "hubble": [[(0.2, 0.4, 1.0), (0.3, 0.3, 0.95)], [(0.9, 0.22, 0.72), (0.95, 0.3, 0.6)], [(0.2, 0.85, 0.85)]],
-    "random": [[(0.9, 0.25, 0.75), (0.2, 0.55, 1.0), (1.0, 0.45, 0.15), (0.25, 0.95, 0.85), (0.95, 0.2, 0.3),
-                (0.55, 0.35, 1.0)]] * 3,
+    "random": [
+        [
+            (0.9, 0.25, 0.75),
+            (0.2, 0.55, 1.0),
+            (1.0, 0.45, 0.15),
+            (0.25, 0.95, 0.85),
+            (0.95, 0.2, 0.3),
+            (0.55, 0.35, 1.0),
+        ]
+    ]
+    * 3,
 }
 
 
@@ -162,18 +173,22 @@ def waves(rng: np.random.Generator, size: int = 256) -> np.ndarray:
     sea = yy > horizon
     # The sea's height: sharp-crested swell rolling towards the viewer, warped and roughened by noise.
     n = 512
-    swell, chop, warp = noise(rng, n, 3.8, aspect=(1.0, 3.5)), noise(rng, n, 2.6, aspect=(1.0, 1.6)), noise(rng, 256, 3.5)
+    swell, chop, warp = (
+        noise(rng, n, 3.8, aspect=(1.0, 3.5)),
+        noise(rng, n, 2.6, aspect=(1.0, 1.6)),
+        noise(rng, 256, 3.5),
+    )
     kz, kx = 150.0, 110.0  # texels per unit of sea
     u, v = wx * kx + rng.uniform(0, n), z * kz
-    height = 0.6 * sample(swell, v, u) * np.exp(-(footprint * kz / 40) ** 2)
+    height = 0.6 * sample(swell, v, u) * np.exp(-((footprint * kz / 40) ** 2))
     wavelength, angle = rng.uniform(0.22, 0.4), rng.uniform(-0.3, 0.3)
     for m, (scale, amp) in enumerate(((1.0, 1.0), (0.55, 0.45))):
         a = angle + rng.normal(0, 0.2)
         phase = 2 * np.pi * (z * np.cos(a) + wx * np.sin(a)) / (wavelength * scale) + rng.uniform(0, 6.3)
         phase = phase + 2.0 * sample(warp, z * 60 + 100 * m, wx * 40)
-        fade = np.exp(-(footprint / (wavelength * scale)) ** 2 * 30)
+        fade = np.exp(-((footprint / (wavelength * scale)) ** 2) * 30)
         height += 1.6 * amp * fade * ((0.5 + 0.5 * np.cos(phase)) ** 3 - 0.3)
-    fine = sample(chop, v * 3.1, u * 3.1) * np.exp(-(footprint * kz * 3.1 / 12) ** 2)
+    fine = sample(chop, v * 3.1, u * 3.1) * np.exp(-((footprint * kz * 3.1 / 12) ** 2))
     height = height + 0.3 * fine
     # Whitecaps on the highest crests (a share of the sea that varies by image), lace foam around them.
     crest = height + 0.3 * sample(noise(rng, 256, 3.0), v * 0.3, u * 0.3)
@@ -182,7 +197,7 @@ def waves(rng: np.random.Generator, size: int = 256) -> np.ndarray:
     ridges = 1 - np.abs(sample(chop, v * 1.3 + 77, u * 1.3))
     lace = smoothstep(0.75, 0.95, ridges) * smoothstep(top - 1.0, top - 0.1, crest) * 0.7
     near = smoothstep(0.0, 0.04, yy - horizon)
-    foam = np.clip(foam + lace * np.exp(-(footprint * kz * 1.3 / 10) ** 2), 0, 1) * near
+    foam = np.clip(foam + lace * np.exp(-((footprint * kz * 1.3 / 10) ** 2)), 0, 1) * near
     # Light: faces turned away from the viewer reflect the pale sky (more at grazing angles), faces turned
     # towards it show the dark water, lit green-blue near the crests.
     sky_low = np.array([0.74, 0.81, 0.85]) * rng.uniform(0.85, 1.05)
@@ -199,7 +214,7 @@ def waves(rng: np.random.Generator, size: int = 256) -> np.ndarray:
     spray = blur(np.roll(foam * smoothstep(top, top + 0.6, crest), -int(size * 0.02), axis=0), size * 0.015)
     img = img + np.clip(spray * 1.5, 0, 0.6)[..., None] * (np.array([0.9, 0.93, 0.95]) - img)
     h = np.clip((horizon - yy) / 0.6, 0, 1)[..., None]
-    sky = sky_low + (sky_top - sky_low) * h ** 0.7
+    sky = sky_low + (sky_top - sky_low) * h**0.7
     sky = sky + 0.12 * np.clip(noise(rng, size, 2.8, aspect=(1.0, 4.0)), 0, None)[..., None]
     img = np.where(sea[..., None], img, sky)
     return (np.clip(img, 0, 1) ** (1 / 1.1) * 255 + 0.5).astype(np.uint8)
@@ -234,7 +249,7 @@ def clouds(rng: np.random.Generator, size: int = 256) -> np.ndarray:
     depth = np.zeros((size, size))
     for i in range(1, 6):
         dy, dx = np.round(sun * i).astype(int) + pad
-        depth += padded[dy:dy + size, dx:dx + size]
+        depth += padded[dy : dy + size, dx : dx + size]
     fine = blur(np.clip(density, 0, None), size * 0.004)
     billows = fine - np.roll(fine, (int(-sun[0] * 0.4), int(-sun[1] * 0.4)), axis=(0, 1))  # puffs facing the sun
     lit = np.exp(-depth * rng.uniform(0.15, 0.3)) + 1.2 * billows
@@ -268,8 +283,14 @@ def flowers(rng: np.random.Generator, size: int = 256) -> np.ndarray:
         leaf = (smoothstep(0.0, 0.01, width * (1 - t * t) - np.abs(w)) * (np.abs(u) < length))[..., None]
         img[box] = img[box] * (1 - leaf) + green * (0.75 + 0.25 * np.cos(w / width * 3))[..., None] * leaf
     img *= (0.7 + 0.3 * np.tanh(noise(rng, size, 2.5)))[..., None]
-    petals = [(0.95, 0.35, 0.55), (0.85, 0.08, 0.12), (1.0, 0.78, 0.12), (1.0, 0.5, 0.1), (0.98, 0.7, 0.8),
-              (0.8, 0.15, 0.45)]
+    petals = [
+        (0.95, 0.35, 0.55),
+        (0.85, 0.08, 0.12),
+        (1.0, 0.78, 0.12),
+        (1.0, 0.5, 0.1),
+        (0.98, 0.7, 0.8),
+        (0.8, 0.15, 0.45),
+    ]
     ragged = noise(rng, size, 2.8)
     for _ in range(rng.integers(4, 11)):
         cx, cy = rng.uniform(-0.05, 1.05), rng.uniform(-0.05, 1.05)
@@ -308,14 +329,25 @@ def marble(rng: np.random.Generator, size: int = 256) -> np.ndarray:
     t = np.sin(2 * np.pi * k * (xx * np.cos(angle) + yy * np.sin(angle)) / size + 3.0 * w1 + 1.5 * warped)
     t = 0.5 + 0.5 * t
     veins = np.exp(-((t - rng.uniform(0.2, 0.8)) ** 2) / 0.002)
-    pal = cosine_palette(t * rng.uniform(0.5, 1.0) + 0.15 * warped, rng.uniform(0.35, 0.55, 3),
-                         rng.uniform(0.3, 0.5, 3), rng.uniform(0.6, 1.2, 3), rng.uniform(0, 1, 3))
+    pal = cosine_palette(
+        t * rng.uniform(0.5, 1.0) + 0.15 * warped,
+        rng.uniform(0.35, 0.55, 3),
+        rng.uniform(0.3, 0.5, 3),
+        rng.uniform(0.6, 1.2, 3),
+        rng.uniform(0, 1, 3),
+    )
     img = np.clip(pal, 0, 1) * (0.85 + 0.15 * np.tanh(noise(rng, size, 2.4)))[..., None] + veins[..., None] * 0.35
     return (np.clip(img, 0, 1) ** 1.1 * 255 + 0.5).astype(np.uint8)
 
 
-GENERATORS = {"nebula": nebula, "aurora": aurora, "waves": waves, "marble": marble, "clouds": clouds,
-              "flowers": flowers}
+GENERATORS = {
+    "nebula": nebula,
+    "aurora": aurora,
+    "waves": waves,
+    "marble": marble,
+    "clouds": clouds,
+    "flowers": flowers,
+}
 
 
 def make_image(kind: str, seed: int, index: int, size: int = 256, palette: str | None = None) -> np.ndarray:
@@ -341,8 +373,15 @@ def png_bytes(img: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def write_set(out: str | Path, kind: str, n: int, seed: int = 0, size: int = 256, progress: bool = True,
-              palette: str | None = None) -> list[Path]:
+def write_set(
+    out: str | Path,
+    kind: str,
+    n: int,
+    seed: int = 0,
+    size: int = 256,
+    progress: bool = True,
+    palette: str | None = None,
+) -> list[Path]:
     """Write `n` images `OUT/{kind}_{i:05d}.png` (each atomically); returns their paths."""
     from tqdm import tqdm
 

@@ -9,6 +9,7 @@ brightness/contrast from a generator seeded by (seed, epoch, rank), dropout from
 which the checkpoint carries. So `--resume`, also after Ctrl-C in the middle of an epoch, continues
 exactly where the run stopped.
 """
+
 from __future__ import annotations
 
 import io
@@ -50,7 +51,9 @@ class TrainConfig:
     save_every: int = 10  # also keep epoch_NNN.pt every this many epochs (0: only last.pt)
     workers: int = 0  # threads decoding the dataset
     amp: bool = True  # mixed precision on CUDA (float16 + GradScaler)
-    cpu_bf16: bool = True  # bfloat16 autocast on CPUs with AVX512-BF16 or AMX (BatchNorm stats, losses: fp32); 1.3x here
+    cpu_bf16: bool = (
+        True  # bfloat16 autocast on CPUs with AVX512-BF16 or AMX (BatchNorm stats, losses: fp32); 1.3x here
+    )
     channels_last: bool = False  # NHWC activations and weights: no gain measured on top of bf16 here (BENCHMARKS.md)
     up: str = "resize"  # how the up layers are trained (nets.UP_MODES); checkpoints without it used "transpose"
     lowpass_weight: float = 0.0  # weight of an L1 term on the degraded (blurred grey) output against the target's
@@ -64,6 +67,7 @@ class TrainConfig:
 
 
 # ---------------------------------------------------------------- set-up
+
 
 def pick_device(name: str | None = None) -> torch.device:
     """The device to train on: the one named, else CUDA, then MPS, then CPU."""
@@ -126,7 +130,7 @@ def epoch_batches(n_train: int, batch: int, seed: int, epoch: int, rank: int, wo
     per_rank = math.ceil(n_train / world)
     order += order[: per_rank * world - n_train]  # pad so every rank has as many batches
     mine = order[rank::world]
-    batches = [mine[i:i + batch] for i in range(0, len(mine), batch)]
+    batches = [mine[i : i + batch] for i in range(0, len(mine), batch)]
     if len(batches) > 1 and len(batches[-1]) == 1:
         last = batches.pop()
         batches[-1] = batches[-1] + last
@@ -136,10 +140,12 @@ def epoch_batches(n_train: int, batch: int, seed: int, epoch: int, rank: int, wo
 def rng_state() -> dict:
     """Global RNG states as plain types (loadable with torch.load(weights_only=True))."""
     name, keys, pos, has_gauss, gauss = np.random.get_state()
-    return {"torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-            "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(gauss)],
-            "python": random.getstate()}
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+        "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(gauss)],
+        "python": random.getstate(),
+    }
 
 
 def set_rng_state(state: dict) -> None:
@@ -171,6 +177,7 @@ def to_layout(t: torch.Tensor, channels_last: bool) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------- checkpoints
+
 
 def checkpoint_path(path_or_run: str | os.PathLike) -> Path:
     p = Path(path_or_run)
@@ -214,10 +221,11 @@ def _save(path: Path, obj: dict) -> None:
 
 # ---------------------------------------------------------------- metrics and samples
 
+
 def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean SSIM of (B, C, H, W) images in [0, 1]: 11x11 Gaussian window, sigma 1.5, valid region."""
     c = x.shape[1]
-    g = torch.exp(-((torch.arange(11, dtype=x.dtype, device=x.device) - 5) ** 2) / (2 * 1.5 ** 2))
+    g = torch.exp(-((torch.arange(11, dtype=x.dtype, device=x.device) - 5) ** 2) / (2 * 1.5**2))
     g = g / g.sum()
     win = (g[:, None] * g[None, :]).expand(c, 1, 11, 11)
 
@@ -226,27 +234,31 @@ def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
     mx, my = filt(x), filt(y)
     vx, vy, cxy = filt(x * x) - mx * mx, filt(y * y) - my * my, filt(x * y) - mx * my
-    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    c1, c2 = 0.01**2, 0.03**2
     return (((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))).mean()
 
 
 @torch.no_grad()
-def evaluate(gen: torch.nn.Module, inp: torch.Tensor, target: torch.Tensor, deg: DegradeParams | None = None,
-             batch: int = 8) -> tuple[dict, torch.Tensor]:
+def evaluate(
+    gen: torch.nn.Module, inp: torch.Tensor, target: torch.Tensor, deg: DegradeParams | None = None, batch: int = 8
+) -> tuple[dict, torch.Tensor]:
     """Held-out L1 (on [-1, 1], as trained), PSNR and SSIM (on [0, 1]), and with `deg` what a viewer sees
     (seeing.measures: lattice, input fidelity, detail, colour); returns (metrics, outputs)."""
     from .measures import psnr
 
     was_training = gen.training
     gen.eval()
-    outs = torch.cat([gen(inp[i:i + batch]).float() for i in range(0, len(inp), batch)])
+    outs = torch.cat([gen(inp[i : i + batch]).float() for i in range(0, len(inp), batch)])
     gen.train(was_training)
     a, b = (outs + 1) / 2, (target + 1) / 2
-    metrics = {"heldout_l1": float((outs - target).abs().mean()),
-               "psnr": psnr(a.double().cpu().numpy(), b.double().cpu().numpy(), per_image=True),
-               "ssim": float(ssim(a, b))}
+    metrics = {
+        "heldout_l1": float((outs - target).abs().mean()),
+        "psnr": psnr(a.double().cpu().numpy(), b.double().cpu().numpy(), per_image=True),
+        "ssim": float(ssim(a, b)),
+    }
     if deg is not None:
         from .measures import viewer_measures
+
         to_hwc = lambda t: t.clamp(0, 1).permute(0, 2, 3, 1).double().cpu().numpy()  # noqa: E731
         metrics.update(viewer_measures(to_hwc(a), to_hwc(b), inp.double().cpu().numpy(), deg))
     return metrics, outs
@@ -261,6 +273,7 @@ def sample_grid(inp: torch.Tensor, out: torch.Tensor, target: torch.Tensor) -> n
 
 
 # ---------------------------------------------------------------- time budget and live preview
+
 
 class Budget:
     """A wall-clock budget for this invocation (`--minutes`); without minutes it is never spent."""
@@ -280,6 +293,7 @@ class Budget:
         flag = self.spent()
         if world > 1 and self.end is not None:
             import torch.distributed as dist
+
             t = torch.tensor([float(flag)], device=dev)
             dist.all_reduce(t, op=dist.ReduceOp.MAX)
             flag = bool(t.item())
@@ -320,9 +334,11 @@ def write_live_model(out: Path, gen: torch.nn.Module, ckpt: dict) -> Path:
 
 # ---------------------------------------------------------------- the loop
 
+
 def lowpass(rgb: torch.Tensor, blur: torch.Tensor) -> torch.Tensor:
     """The live degradation without brightness/contrast: (B, 3, R, R) in [-1, 1] -> (B, R, R) blurred luma."""
     from .degrade import LUMA
+
     grey = torch.einsum("bchw,c->bhw", rgb, torch.tensor(LUMA, dtype=rgb.dtype, device=rgb.device))
     return blur @ grey @ blur.T
 
@@ -336,7 +352,7 @@ def _rings(h: int, w: int, device) -> tuple[torch.Tensor, torch.Tensor]:
     if key not in _RINGS:
         ky = torch.fft.fftfreq(h, 1 / h).abs()[:, None]
         kx = torch.arange(w // 2 + 1, dtype=torch.float32)[None, :]
-        r = torch.sqrt(ky ** 2 + kx ** 2).round().long().flatten()
+        r = torch.sqrt(ky**2 + kx**2).round().long().flatten()
         onehot = (r[:, None] == torch.arange(1, h // 2 + 1)[None, :]).float()
         _RINGS[key] = (onehot.to(device), onehot.sum(0).to(device))
     return _RINGS[key]
@@ -348,25 +364,40 @@ def spectral_loss(fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     up-sampling lattices and streaks show). Power and texture placement are free; only the amount counts
     (after Durall et al., "Watch your up-convolution", CVPR 2020)."""
     from .degrade import LUMA
+
     luma = torch.tensor(LUMA, dtype=torch.float32, device=fake.device)
     h, w = fake.shape[-2:]
     rings, counts = _rings(h, w, fake.device)
 
     def spectra(rgb):
         f = torch.fft.rfft2(torch.einsum("bchw,c->bhw", rgb.float(), luma), norm="ortho")
-        power = (f.real ** 2 + f.imag ** 2).mean(0)  # (h, w // 2 + 1), the batch's mean
+        power = (f.real**2 + f.imag**2).mean(0)  # (h, w // 2 + 1), the batch's mean
         ring = power.flatten() @ rings / counts
-        axes = torch.cat([power[1:h // 2 + 1, 0], power[0, 1:w // 2 + 1]])
+        axes = torch.cat([power[1 : h // 2 + 1, 0], power[0, 1 : w // 2 + 1]])
         return torch.log(ring + 1e-8), torch.log(axes + 1e-8)
 
     (rf, af), (rt, at) = spectra(fake), spectra(target)
     return F.l1_loss(rf, rt) + F.l1_loss(af, at)
 
 
-def gan_step(gen, disc, opt_g, opt_d, scaler, inp, target, l1_weight: float, amp: bool, freeze_d: bool,
-             lowpass_weight: float = 0.0, blur: torch.Tensor | None = None, spectral_weight: float = 0.0) -> dict:
+def gan_step(
+    gen,
+    disc,
+    opt_g,
+    opt_d,
+    scaler,
+    inp,
+    target,
+    l1_weight: float,
+    amp: bool,
+    freeze_d: bool,
+    lowpass_weight: float = 0.0,
+    blur: torch.Tensor | None = None,
+    spectral_weight: float = 0.0,
+) -> dict:
     """One pix2pix step: update D on (real, fake), then G on GAN + l1_weight x L1 (+ lowpass_weight x L1 of
     the blurred luma, what the next live frame's input is made of). Returns the losses."""
+
     def bce(logits, real: bool):  # in float32 whatever the autocast dtype
         logits = logits.float()
         return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, float(real)))
@@ -414,6 +445,7 @@ class _StopFlag:
 
     def __enter__(self):
         import threading
+
         if threading.current_thread() is threading.main_thread():
             self.previous = signal.signal(signal.SIGINT, self._handle)
         return self
@@ -423,6 +455,7 @@ class _StopFlag:
             raise KeyboardInterrupt
         self.requested = True
         import sys
+
         print("\nstopping after this step to save a checkpoint (Ctrl-C again to quit at once)", file=sys.stderr)
 
     def __exit__(self, *exc):
@@ -434,6 +467,7 @@ class _StopFlag:
 class _Run:
     """One invocation of `train`: its configs, data, nets and optimizers, and where it stands (set up by
     _set_up, advanced by _train_epoch and _end_epoch)."""
+
     out: Path
     rank: int
     world: int
@@ -465,11 +499,20 @@ class _Run:
 
     def checkpoint(self, epoch_done: int, partial: dict | None = None) -> dict:
         cfg = {"generator": self.gen_cfg.to_dict(), "degradation": self.deg.to_dict(), "train": self.tcfg.to_dict()}
-        return {"generator": self.gen.state_dict(), "discriminator": self.disc.state_dict(),
-                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-                "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
-                "config": cfg, "epoch": epoch_done, "step": self.step, "rng": rng_state(), "metrics": self.metrics,
-                "partial": partial, "version": CHECKPOINT_VERSION}
+        return {
+            "generator": self.gen.state_dict(),
+            "discriminator": self.disc.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+            "config": cfg,
+            "epoch": epoch_done,
+            "step": self.step,
+            "rng": rng_state(),
+            "metrics": self.metrics,
+            "partial": partial,
+            "version": CHECKPOINT_VERSION,
+        }
 
 
 def _run_configs(out: Path, resume: bool, dev, data, gen_cfg, epochs, **train_args):
@@ -478,7 +521,12 @@ def _run_configs(out: Path, resume: bool, dev, data, gen_cfg, epochs, **train_ar
         ckpt = load_checkpoint(out, map_location=dev)
         gen_cfg = GeneratorConfig.from_dict(ckpt["config"]["generator"])
         deg = DegradeParams.from_dict(ckpt["config"]["degradation"])
-        tc = {"up": up_mode(ckpt), "cpu_bf16": False, "channels_last": False, **ckpt["config"]["train"]}  # older runs: fp32
+        tc = {
+            "up": up_mode(ckpt),
+            "cpu_bf16": False,
+            "channels_last": False,
+            **ckpt["config"]["train"],
+        }  # older runs: fp32
         tcfg = TrainConfig(**{k: v for k, v in tc.items() if k in TrainConfig.__dataclass_fields__})
         tcfg.epochs = epochs
         return ckpt, list(data) or list(tcfg.data), gen_cfg, deg, tcfg
@@ -487,16 +535,28 @@ def _run_configs(out: Path, resume: bool, dev, data, gen_cfg, epochs, **train_ar
     gen_cfg = gen_cfg or GeneratorConfig()
     deg = DegradeParams(resolution=gen_cfg.resolution, grid=default_grid(gen_cfg.resolution))
     a = train_args
-    tcfg = TrainConfig(preset=a["preset"], epochs=epochs, batch_size=a["batch_size"], lr=a["lr"], seed=a["seed"],
-                       data=[str(d) for d in data], disc_width=a["disc_width"] or DISC_WIDTH.get(a["preset"], 16),
-                       load_size=round(gen_cfg.resolution * max(deg.scale_range)), save_every=a["save_every"],
-                       workers=a["workers"], up=a["up"], lowpass_weight=a["lowpass_weight"], l1_weight=a["l1_weight"],
-                       spectral_weight=a["spectral_weight"])
+    tcfg = TrainConfig(
+        preset=a["preset"],
+        epochs=epochs,
+        batch_size=a["batch_size"],
+        lr=a["lr"],
+        seed=a["seed"],
+        data=[str(d) for d in data],
+        disc_width=a["disc_width"] or DISC_WIDTH.get(a["preset"], 16),
+        load_size=round(gen_cfg.resolution * max(deg.scale_range)),
+        save_every=a["save_every"],
+        workers=a["workers"],
+        up=a["up"],
+        lowpass_weight=a["lowpass_weight"],
+        l1_weight=a["l1_weight"],
+        spectral_weight=a["spectral_weight"],
+    )
     return None, data, gen_cfg, deg, tcfg
 
 
-def _set_up(data, out, gen_cfg, epochs, resume, device, workers, minutes, cpu_bf16, channels_last, progress, log,
-            **train_args) -> _Run:
+def _set_up(
+    data, out, gen_cfg, epochs, resume, device, workers, minutes, cpu_bf16, channels_last, progress, log, **train_args
+) -> _Run:
     """Everything a run needs before its first step: configs (new or resumed), the data decoded once, the nets
     and optimizers initialised from the seed (or restored), and the held-out pairs."""
     from .data import load_dataset
@@ -504,8 +564,9 @@ def _set_up(data, out, gen_cfg, epochs, resume, device, workers, minutes, cpu_bf
 
     rank, world, dev = init_distributed(device)
     out = Path(out)
-    ckpt, data, gen_cfg, deg, tcfg = _run_configs(out, resume, dev, data, gen_cfg, epochs, workers=workers,
-                                                  **train_args)
+    ckpt, data, gen_cfg, deg, tcfg = _run_configs(
+        out, resume, dev, data, gen_cfg, epochs, workers=workers, **train_args
+    )
     if train_args["batch_size"] < 1 or (epochs is not None and epochs < 1):
         raise UserError("--batch-size and --epochs must be at least 1")
     if epochs is None and minutes is None:
@@ -518,15 +579,21 @@ def _set_up(data, out, gen_cfg, epochs, resume, device, workers, minutes, cpu_bf
     say = log if rank == 0 else (lambda *a, **k: None)
 
     # Data: decoded once into a uint8 cache; each batch is augmented and degraded on the device.
-    ds = load_dataset(data, side=tcfg.load_size, workers=workers, progress=progress and rank == 0,
-                      warn=(lambda m: say(m)) if rank == 0 else (lambda m: None))
+    ds = load_dataset(
+        data,
+        side=tcfg.load_size,
+        workers=workers,
+        progress=progress and rank == 0,
+        warn=(lambda m: say(m)) if rank == 0 else (lambda m: None),
+    )
     if math.ceil(len(ds.train) / world) < 2:
-        raise UserError(f"{len(ds.names)} images are too few: training needs at least 2 per process besides "
-                        f"the held-out ones")
+        raise UserError(
+            f"{len(ds.names)} images are too few: training needs at least 2 per process besides the held-out ones"
+        )
 
     # Nets and optimizers, initialised from the seed (identical on every rank).
     torch.manual_seed(tcfg.seed)
-    np.random.seed(tcfg.seed % 2 ** 32)
+    np.random.seed(tcfg.seed % 2**32)
     random.seed(tcfg.seed)
     gen, disc = Generator(gen_cfg, up=tcfg.up), PatchGAN(gen_cfg.in_channels + gen_cfg.out_channels, tcfg.disc_width)
     init_weights(gen)
@@ -535,11 +602,28 @@ def _set_up(data, out, gen_cfg, epochs, resume, device, workers, minutes, cpu_bf
     gen.to(dev, memory_format=layout).train()
     disc.to(dev, memory_format=layout).train()
     amp = use_autocast(tcfg, dev)
-    run = _Run(out, rank, world, dev, gen_cfg, deg, tcfg, budget, amp, say, ds, torch.from_numpy(ds.images),
-               torch.tensor(ds.train, dtype=torch.long), gen, disc, gen, disc,
-               torch.optim.Adam(gen.parameters(), lr=tcfg.lr, betas=tuple(tcfg.betas)),
-               torch.optim.Adam(disc.parameters(), lr=tcfg.lr, betas=tuple(tcfg.betas)),
-               torch.amp.GradScaler(dev.type, enabled=amp and dev.type == "cuda"))  # bfloat16 needs no scaling
+    run = _Run(
+        out,
+        rank,
+        world,
+        dev,
+        gen_cfg,
+        deg,
+        tcfg,
+        budget,
+        amp,
+        say,
+        ds,
+        torch.from_numpy(ds.images),
+        torch.tensor(ds.train, dtype=torch.long),
+        gen,
+        disc,
+        gen,
+        disc,
+        torch.optim.Adam(gen.parameters(), lr=tcfg.lr, betas=tuple(tcfg.betas)),
+        torch.optim.Adam(disc.parameters(), lr=tcfg.lr, betas=tuple(tcfg.betas)),
+        torch.amp.GradScaler(dev.type, enabled=amp and dev.type == "cuda"),
+    )  # bfloat16 needs no scaling
     if ckpt is not None:
         _restore(run, ckpt)
     if world > 1:
@@ -548,8 +632,13 @@ def _set_up(data, out, gen_cfg, epochs, resume, device, workers, minutes, cpu_bf
     # Held-out pairs: the whole image at the model's resolution, neutral brightness/contrast.
     res = gen_cfg.resolution
     held = ds.heldout[:64] or ds.train[:4]
-    held_rgb = F.interpolate(run.cache[held].permute(0, 3, 1, 2).float().div(255), size=(res, res), mode="bilinear",
-                             align_corners=False, antialias=True).clamp(0, 1)
+    held_rgb = F.interpolate(
+        run.cache[held].permute(0, 3, 1, 2).float().div(255),
+        size=(res, res),
+        mode="bilinear",
+        align_corners=False,
+        antialias=True,
+    ).clamp(0, 1)
     run.held_inp = degrade(held_rgb.double(), deg).float().to(dev)
     run.held_target = (held_rgb * 2 - 1).to(dev)
     run.blur = torch.from_numpy(blur_matrix(res, deg)).float().to(dev)
@@ -598,12 +687,17 @@ def _write_run_files(run: _Run, minutes: float | None) -> None:
         lines = [ln for ln in metrics_path.read_text().splitlines() if ln.strip()]
         keep = [ln for ln in lines if json.loads(ln).get("epoch", 0) <= run.start_epoch]
         atomic_write(metrics_path, [("\n".join(keep) + "\n" if keep else "").encode()])
-    run.say(f"training {tcfg.preset} ({sum(p.numel() for p in run.gen.parameters()):,} params) on {len(run.ds.train)} "
-            f"images ({len(run.ds.heldout)} held out) for " + (f"{tcfg.epochs} epochs" if tcfg.epochs else "")
-            + (" at most " if tcfg.epochs and minutes else "") + (f"{minutes:g} minutes" if minutes else "")
-            + f" on {run.dev}" + (f" x {run.world}" if run.world > 1 else "")
-            + (", bfloat16 autocast" if run.amp and run.dev.type == "cpu" else "")
-            + (", channels-last" if tcfg.channels_last else ""))
+    run.say(
+        f"training {tcfg.preset} ({sum(p.numel() for p in run.gen.parameters()):,} params) on {len(run.ds.train)} "
+        f"images ({len(run.ds.heldout)} held out) for "
+        + (f"{tcfg.epochs} epochs" if tcfg.epochs else "")
+        + (" at most " if tcfg.epochs and minutes else "")
+        + (f"{minutes:g} minutes" if minutes else "")
+        + f" on {run.dev}"
+        + (f" x {run.world}" if run.world > 1 else "")
+        + (", bfloat16 autocast" if run.amp and run.dev.type == "cpu" else "")
+        + (", channels-last" if tcfg.channels_last else "")
+    )
 
 
 def _train_epoch(run: _Run, epoch: int, stop, progress: bool, interrupt_at_step: int | None) -> dict | None:
@@ -620,16 +714,27 @@ def _train_epoch(run: _Run, epoch: int, stop, progress: bool, interrupt_at_step:
         first, acc = run.partial["batch"], dict(run.partial["acc"])
         pair_gen.set_state(run.partial["pair_rng"])
         run.partial = None
-    bar = tqdm(total=len(batches), initial=first, desc=epoch_label(epoch, tcfg.epochs), unit="batch",
-               disable=not progress or run.rank != 0, leave=False, dynamic_ncols=True)
+    bar = tqdm(
+        total=len(batches),
+        initial=first,
+        desc=epoch_label(epoch, tcfg.epochs),
+        unit="batch",
+        disable=not progress or run.rank != 0,
+        leave=False,
+        dynamic_ncols=True,
+    )
     for b in range(first, len(batches)):
         out_of_time = run.world == 1 and run.steps_this_run > 0 and run.budget.spent()  # torchrun: at epoch ends
         if stop.requested or out_of_time:
             bar.close()
             if run.rank == 0:
-                _save(out / "last.pt", run.checkpoint(epoch, {"batch": b, "acc": acc, "pair_rng": pair_gen.get_state()}))
-                run.say(f"{'time budget spent' if out_of_time else 'interrupted'}: saved {out / 'last.pt'} "
-                        f"(epoch {epoch + 1}, batch {b}); continue with --resume")
+                _save(
+                    out / "last.pt", run.checkpoint(epoch, {"batch": b, "acc": acc, "pair_rng": pair_gen.get_state()})
+                )
+                run.say(
+                    f"{'time budget spent' if out_of_time else 'interrupted'}: saved {out / 'last.pt'} "
+                    f"(epoch {epoch + 1}, batch {b}); continue with --resume"
+                )
             if stop.requested:
                 raise KeyboardInterrupt
             return None
@@ -637,9 +742,21 @@ def _train_epoch(run: _Run, epoch: int, stop, progress: bool, interrupt_at_step:
         idx = run.train_idx[torch.tensor(batches[b])]
         rgb = run.cache[idx].to(run.dev, non_blocking=True).permute(0, 3, 1, 2).float().div_(255)
         inp, target = (to_layout(t, tcfg.channels_last) for t in training_pair(rgb, run.deg, pair_gen))
-        losses = gan_step(run.g_model, run.d_model, run.opt_g, run.opt_d, run.scaler, inp, target, tcfg.l1_weight,
-                          run.amp, freeze_d=run.world == 1, lowpass_weight=tcfg.lowpass_weight, blur=run.blur,
-                          spectral_weight=tcfg.spectral_weight)
+        losses = gan_step(
+            run.g_model,
+            run.d_model,
+            run.opt_g,
+            run.opt_d,
+            run.scaler,
+            inp,
+            target,
+            tcfg.l1_weight,
+            run.amp,
+            freeze_d=run.world == 1,
+            lowpass_weight=tcfg.lowpass_weight,
+            blur=run.blur,
+            spectral_weight=tcfg.spectral_weight,
+        )
         run.step += 1
         run.steps_this_run += 1
         for k in ("g_gan", "g_l1", "d"):
@@ -648,9 +765,13 @@ def _train_epoch(run: _Run, epoch: int, stop, progress: bool, interrupt_at_step:
         acc["images"] += len(idx) * run.world
         acc["seconds"] += time.perf_counter() - t0
         bar.update(1)
-        bar.set_postfix(g_l1=f"{acc['g_l1'] / acc['n']:.4f}", g_gan=f"{acc['g_gan'] / acc['n']:.3f}",
-                        d=f"{acc['d'] / acc['n']:.3f}", img_s=f"{acc['images'] / acc['seconds']:.1f}",
-                        **run.budget.postfix())
+        bar.set_postfix(
+            g_l1=f"{acc['g_l1'] / acc['n']:.4f}",
+            g_gan=f"{acc['g_gan'] / acc['n']:.3f}",
+            d=f"{acc['d'] / acc['n']:.3f}",
+            img_s=f"{acc['images'] / acc['seconds']:.1f}",
+            **run.budget.postfix(),
+        )
         if interrupt_at_step is not None and run.steps_this_run == interrupt_at_step:
             signal.raise_signal(signal.SIGINT)
     bar.close()
@@ -663,18 +784,25 @@ def _end_epoch(run: _Run, epoch: int, acc: dict, live: bool) -> None:
     sums = torch.tensor([acc["g_gan"], acc["g_l1"], acc["d"], acc["n"]], dtype=torch.float64)
     if run.world > 1:
         import torch.distributed as dist
+
         dist.all_reduce(sums)
     if run.rank != 0:
         return
     out, tcfg = run.out, run.tcfg
-    metrics = {"epoch": epoch + 1, "step": run.step, "g_gan": sums[0].item() / sums[3].item(),
-               "g_l1": sums[1].item() / sums[3].item(), "d": sums[2].item() / sums[3].item(),
-               "images_per_s": acc["images"] / max(acc["seconds"], 1e-9)}
+    metrics = {
+        "epoch": epoch + 1,
+        "step": run.step,
+        "g_gan": sums[0].item() / sums[3].item(),
+        "g_l1": sums[1].item() / sums[3].item(),
+        "d": sums[2].item() / sums[3].item(),
+        "images_per_s": acc["images"] / max(acc["seconds"], 1e-9),
+    }
     held_metrics, held_out = evaluate(run.gen, run.held_inp, run.held_target, run.deg)
     metrics.update(held_metrics)
     run.metrics = metrics
     grid = sample_grid(run.held_inp[:4], held_out[:4], run.held_target[:4])
     from .synth import png_bytes
+
     atomic_write(out / "samples" / f"epoch_{epoch + 1:03d}.png", [png_bytes(grid)])
     ck = run.checkpoint(epoch + 1)
     _save(out / "last.pt", ck)
@@ -684,20 +812,41 @@ def _end_epoch(run: _Run, epoch: int, acc: dict, live: bool) -> None:
         write_live_model(out, run.gen, ck)
     with open(out / "metrics.jsonl", "a") as f:
         f.write(json.dumps(metrics) + "\n")
-    run.say(f"{epoch_label(epoch, tcfg.epochs)}: g_l1 {metrics['g_l1']:.4f} g_gan {metrics['g_gan']:.3f} "
-            f"d {metrics['d']:.3f} | held-out L1 {metrics['heldout_l1']:.4f} PSNR {metrics['psnr']:.2f} "
-            f"SSIM {metrics['ssim']:.3f} lattice {metrics['lattice_worst']:.1f} (k {metrics['lattice_worst_k']}) "
-            f"fidelity {metrics['fidelity_db']:.1f} dB detail {metrics['detail']:.2f} "
-            f"colour {metrics['colour']:.1f} | {metrics['images_per_s']:.1f} img/s")
+    run.say(
+        f"{epoch_label(epoch, tcfg.epochs)}: g_l1 {metrics['g_l1']:.4f} g_gan {metrics['g_gan']:.3f} "
+        f"d {metrics['d']:.3f} | held-out L1 {metrics['heldout_l1']:.4f} PSNR {metrics['psnr']:.2f} "
+        f"SSIM {metrics['ssim']:.3f} lattice {metrics['lattice_worst']:.1f} (k {metrics['lattice_worst_k']}) "
+        f"fidelity {metrics['fidelity_db']:.1f} dB detail {metrics['detail']:.2f} "
+        f"colour {metrics['colour']:.1f} | {metrics['images_per_s']:.1f} img/s"
+    )
 
 
-def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: GeneratorConfig | None = None,
-          preset: str = "small", epochs: int = 10, batch_size: int = 4, lr: float = 2e-4, seed: int = 0,
-          resume: bool = False, device: str | None = None, workers: int = 0, save_every: int = 10,
-          disc_width: int | None = None, up: str = "resize", lowpass_weight: float = 0.0, l1_weight: float = 100.0,
-          spectral_weight: float = 0.0, progress: bool = True, minutes: float | None = None, live: bool = False,
-          cpu_bf16: bool | None = None, channels_last: bool | None = None, interrupt_at_step: int | None = None,
-          log=print) -> dict:
+def train(
+    data: list[str | os.PathLike],
+    out: str | os.PathLike,
+    gen_cfg: GeneratorConfig | None = None,
+    preset: str = "small",
+    epochs: int = 10,
+    batch_size: int = 4,
+    lr: float = 2e-4,
+    seed: int = 0,
+    resume: bool = False,
+    device: str | None = None,
+    workers: int = 0,
+    save_every: int = 10,
+    disc_width: int | None = None,
+    up: str = "resize",
+    lowpass_weight: float = 0.0,
+    l1_weight: float = 100.0,
+    spectral_weight: float = 0.0,
+    progress: bool = True,
+    minutes: float | None = None,
+    live: bool = False,
+    cpu_bf16: bool | None = None,
+    channels_last: bool | None = None,
+    interrupt_at_step: int | None = None,
+    log=print,
+) -> dict:
     """Train a generator on DATA into the run folder OUT; returns the last epoch's metrics.
 
     `epochs` None trains until `minutes` (this invocation's budget) is spent; when it is, the run stops
@@ -707,10 +856,30 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
     interrupted (Ctrl-C). `interrupt_at_step` sends this process SIGINT after that many optimizer steps
     (for tests).
     """
-    run = _set_up(data, out, gen_cfg, epochs, resume, device, workers, minutes, cpu_bf16, channels_last, progress,
-                  log, preset=preset, batch_size=batch_size, lr=lr, seed=seed, save_every=save_every,
-                  disc_width=disc_width, up=up, lowpass_weight=lowpass_weight, l1_weight=l1_weight,
-                  spectral_weight=spectral_weight)
+    run = _set_up(
+        data,
+        out,
+        gen_cfg,
+        epochs,
+        resume,
+        device,
+        workers,
+        minutes,
+        cpu_bf16,
+        channels_last,
+        progress,
+        log,
+        preset=preset,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        save_every=save_every,
+        disc_width=disc_width,
+        up=up,
+        lowpass_weight=lowpass_weight,
+        l1_weight=l1_weight,
+        spectral_weight=spectral_weight,
+    )
     if run.rank == 0:
         _write_run_files(run, minutes)
     epoch = run.start_epoch
@@ -731,6 +900,7 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
         raise
     if run.world > 1:
         import torch.distributed as dist
+
         dist.barrier()
         dist.destroy_process_group()
     return run.metrics
@@ -738,6 +908,7 @@ def train(data: list[str | os.PathLike], out: str | os.PathLike, gen_cfg: Genera
 
 class _NoStop:
     """Under torchrun, Ctrl-C reaches every rank: the default KeyboardInterrupt ends them all."""
+
     requested = False
 
     def __enter__(self):

@@ -5,6 +5,7 @@ runtime). `smooth` A blends each output with the previous one: out_t = A * out_{
 the live page's smoothing slider does. Outputs are written atomically: a temp file beside the target, then
 a rename, so an interrupted run never leaves a half-written file under the final name.
 """
+
 from __future__ import annotations
 
 import io
@@ -21,17 +22,37 @@ IMAGE_EXTS = data.IMAGE_EXTS  # one list for datasets and translate: an animated
 VIDEO_EXTS = data.VIDEO_EXTS
 # Encoder and pixel format per output extension (default: H.264 in yuv420p), muxer where the extension
 # does not name it. GIF stores 3-3-2 bit colour and delays in 1/100 s.
-_VIDEO_CODECS = {".webm": ("libvpx-vp9", "yuv420p"), ".y4m": ("rawvideo", "yuv420p"),
-                 ".avi": ("mpeg4", "yuv420p"), ".ogv": ("libvpx", "yuv420p"), ".gif": ("gif", "rgb8")}
-_ENCODE_FORMAT = {".y4m": "yuv4mpegpipe", ".mkv": "matroska", ".m4v": "mp4", ".ts": "mpegts", ".ogv": "ogg",
-                  ".mpg": "mpeg", ".mpeg": "mpeg"}
+_VIDEO_CODECS = {
+    ".webm": ("libvpx-vp9", "yuv420p"),
+    ".y4m": ("rawvideo", "yuv420p"),
+    ".avi": ("mpeg4", "yuv420p"),
+    ".ogv": ("libvpx", "yuv420p"),
+    ".gif": ("gif", "rgb8"),
+}
+_ENCODE_FORMAT = {
+    ".y4m": "yuv4mpegpipe",
+    ".mkv": "matroska",
+    ".m4v": "mp4",
+    ".ts": "mpegts",
+    ".ogv": "ogg",
+    ".mpg": "mpeg",
+    ".mpeg": "mpeg",
+}
 
 
 class Translator:
     """Frames in, output frames out, with smoothing state carried between frames."""
 
-    def __init__(self, model, smooth: float = 0.0, brightness: float = 1.0, contrast: float = 1.0,
-                 side_by_side: bool = False, threads: int | None = None, size: int | None = None):
+    def __init__(
+        self,
+        model,
+        smooth: float = 0.0,
+        brightness: float = 1.0,
+        contrast: float = 1.0,
+        side_by_side: bool = False,
+        threads: int | None = None,
+        size: int | None = None,
+    ):
         from .runtime import Runtime
 
         if not 0 <= smooth < 1:
@@ -64,7 +85,7 @@ def input_view(frame: np.ndarray, side: int) -> np.ndarray:
     from .degrade import center_crop_box
 
     top, left, s = center_crop_box(*frame.shape[:2])
-    crop = np.ascontiguousarray(frame[top:top + s, left:left + s, :3])
+    crop = np.ascontiguousarray(frame[top : top + s, left : left + s, :3])
     return crop if s == side else np.asarray(Image.fromarray(crop).resize((side, side), Image.Resampling.BICUBIC))
 
 
@@ -80,16 +101,26 @@ def _read_image(path: Path) -> np.ndarray:
 def _write_image(path: Path, img: np.ndarray) -> None:
     from PIL import Image
 
-    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF",
-           ".webp": "WEBP"}.get(path.suffix.lower(), "PNG")
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}.get(
+        path.suffix.lower(), "PNG"
+    )
     buf = io.BytesIO()
     Image.fromarray(img).save(buf, format=fmt)
     atomic_write(path, [buf.getvalue()])
 
 
-def translate(model, source, output, smooth: float = 0.0, brightness: float = 1.0, contrast: float = 1.0,
-              side_by_side: bool = False, threads: int | None = None, progress: bool = True,
-              size: int | None = None) -> int:
+def translate(
+    model,
+    source,
+    output,
+    smooth: float = 0.0,
+    brightness: float = 1.0,
+    contrast: float = 1.0,
+    side_by_side: bool = False,
+    threads: int | None = None,
+    progress: bool = True,
+    size: int | None = None,
+) -> int:
     """Translate an image, a folder of images or a video; returns the number of frames written.
 
     size: run the model at size x size (e.g. 512 for a 256 model; the degradation grid scales with it)."""
@@ -98,8 +129,10 @@ def translate(model, source, output, smooth: float = 0.0, brightness: float = 1.
         raise UserError(f"{src}: no such file or folder")
     kind = "folder" if src.is_dir() else "video" if src.suffix.lower() in VIDEO_EXTS else "image"
     if kind == "image" and src.suffix.lower() not in IMAGE_EXTS:
-        raise UserError(f"{src}: unknown input type {src.suffix!r} (images: {', '.join(sorted(IMAGE_EXTS))}; "
-                        f"videos: {', '.join(sorted(VIDEO_EXTS))})")
+        raise UserError(
+            f"{src}: unknown input type {src.suffix!r} (images: {', '.join(sorted(IMAGE_EXTS))}; "
+            f"videos: {', '.join(sorted(VIDEO_EXTS))})"
+        )
     if kind == "video" and out.suffix.lower() not in VIDEO_EXTS:
         raise UserError(f"{out}: a video needs a video output ({', '.join(sorted(VIDEO_EXTS))})")
     if kind == "image" and out.suffix.lower() not in IMAGE_EXTS:
@@ -118,8 +151,13 @@ def translate(model, source, output, smooth: float = 0.0, brightness: float = 1.
 def _translate_folder(tr: Translator, src: Path, out: Path, progress: bool) -> int:
     from tqdm import tqdm
 
-    files = sorted(p for p in src.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTS
-                   and not any(part.startswith(".") for part in p.relative_to(src).parts))
+    files = sorted(
+        p
+        for p in src.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in IMAGE_EXTS
+        and not any(part.startswith(".") for part in p.relative_to(src).parts)
+    )
     if not files:
         raise UserError(f"{src}: no images ({', '.join(sorted(IMAGE_EXTS))})")
     for p in tqdm(files, desc="translating", unit="img", disable=not progress):
@@ -153,8 +191,13 @@ def _translate_video(tr: Translator, src: Path, out: Path, progress: bool) -> in
                 raise UserError(f"{out}: cannot write this video ({e.__class__.__name__}: {e})") from None
             with container:
                 vs = _add_stream(container, codec, pix_fmt, rate, tr, out)
-                frames = tqdm(_frames_of(inp, stream, src, lambda: n), total=total, desc="translating",
-                              unit="frame", disable=not progress)
+                frames = tqdm(
+                    _frames_of(inp, stream, src, lambda: n),
+                    total=total,
+                    desc="translating",
+                    unit="frame",
+                    disable=not progress,
+                )
                 try:
                     for rgb in frames:
                         vf = av.VideoFrame.from_ndarray(tr(rgb), format="rgb24")
@@ -163,8 +206,10 @@ def _translate_video(tr: Translator, src: Path, out: Path, progress: bool) -> in
                         n += 1
                     container.mux(vs.encode())  # flush the encoder
                 except (av.error.FFmpegError, ValueError) as e:
-                    raise UserError(f"{out}: encoding failed after {n} frames ({e.__class__.__name__}: "
-                                    f"{' '.join(str(e).split())[:160]})") from None
+                    raise UserError(
+                        f"{out}: encoding failed after {n} frames ({e.__class__.__name__}: "
+                        f"{' '.join(str(e).split())[:160]})"
+                    ) from None
             if n == 0:
                 raise UserError(f"{src}: the video has no frames")
     except av.error.FFmpegError as e:  # closing the container writes the trailer

@@ -4,6 +4,7 @@
 
 A rough guide while tuning kernels; the browser figures come from browser_main below and `make bench-web`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,8 +56,11 @@ def main(argv=None):
             net = WasmNet.from_model(path, args.variant, threads=args.threads)
             run = net.frame_threads if args.threads > 1 else net.frame
             wasm_ms = median_ms(functools.partial(run, frame))
-            print(f"{preset:7s} ORT {args.threads}T {ort_ms:8.2f} ms   wasm(wasmtime) {args.threads}T {wasm_ms:8.2f} ms"
-                  f"   ratio {wasm_ms / ort_ms:5.2f}", flush=True)
+            print(
+                f"{preset:7s} ORT {args.threads}T {ort_ms:8.2f} ms   wasm(wasmtime) {args.threads}T {wasm_ms:8.2f} ms"
+                f"   ratio {wasm_ms / ort_ms:5.2f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
@@ -79,20 +83,27 @@ def browser_main(argv=None):
     args = ap.parse_args(argv)
     frame = np.random.default_rng(1).integers(0, 256, (256, 256, 3), np.uint8)
     with tempfile.TemporaryDirectory() as tmp:
-        files = {f"{p}.safetensors": random_model(p, Path(tmp) / f"{p}.safetensors", args.precision) for p in args.presets}
+        files = {
+            f"{p}.safetensors": random_model(p, Path(tmp) / f"{p}.safetensors", args.precision) for p in args.presets
+        }
         rows = []
         with static_server(files, isolated=args.threads > 1) as base, chromium() as browser:
             page = browser.new_page()
             page.goto(base + "blank.html")
             for preset in args.presets:
-                info = page.evaluate(CREATE_JS, [f"{preset}.safetensors", {"threads": args.threads, "relaxed": bool(args.relaxed)}])
+                info = page.evaluate(
+                    CREATE_JS, [f"{preset}.safetensors", {"threads": args.threads, "relaxed": bool(args.relaxed)}]
+                )
                 t = page.evaluate(TIME_JS, [args.seconds, 640, 480])
                 page.evaluate("() => { window.eng.dispose(); window.eng = null; }")
                 rt = Runtime(files[f"{preset}.safetensors"], threads=args.threads)
                 x = rt.degrade(frame)
                 ort_ms = median_ms(functools.partial(rt.run_degraded, x), min_s=args.seconds)
                 rows.append((preset, t["median"], ort_ms))
-                print(f"{preset:7s} wasm {info['variant']} {info['threads']}T: {t['median']:8.2f} ms/frame "
-                      f"({t['frames']} frames)   native ORT {args.threads}T: {ort_ms:8.2f} ms   "
-                      f"ratio {t['median'] / ort_ms:5.2f}", flush=True)
+                print(
+                    f"{preset:7s} wasm {info['variant']} {info['threads']}T: {t['median']:8.2f} ms/frame "
+                    f"({t['frames']} frames)   native ORT {args.threads}T: {ort_ms:8.2f} ms   "
+                    f"ratio {t['median'] / ort_ms:5.2f}",
+                    flush=True,
+                )
     return rows

@@ -7,6 +7,7 @@ Four variants, chosen by the page at run time:
     seeing-simd.wasm        plain SIMD128, ordinary memory
 Usage: python -m tools.wasm.build [OUT_DIR]   (default: src/seeing/web)
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -26,9 +27,19 @@ VARIANTS = {
 
 
 def flags(relaxed: bool, threads: bool) -> list[str]:
-    f = ["--target=wasm32-freestanding", "-O3", "-msimd128", "-mbulk-memory", "-nostdlib", "-ffp-contract=off",
-         "-Wl,--no-entry", "-Wl,--import-memory", f"-Wl,--max-memory={MAX_MEMORY}", "-Wl,-z,stack-size=65536",
-         "-Wl,--strip-debug"]
+    f = [
+        "--target=wasm32-freestanding",
+        "-O3",
+        "-msimd128",
+        "-mbulk-memory",
+        "-nostdlib",
+        "-ffp-contract=off",
+        "-Wl,--no-entry",
+        "-Wl,--import-memory",
+        f"-Wl,--max-memory={MAX_MEMORY}",
+        "-Wl,-z,stack-size=65536",
+        "-Wl,--strip-debug",
+    ]
     if relaxed:
         f += ["-mrelaxed-simd", "-DRELAXED"]
     if threads:

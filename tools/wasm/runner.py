@@ -3,12 +3,13 @@
 `WasmNet(model_or_layers, variant)` mirrors what engine-wasm.js does: create the net, declare the
 layers, load (dequantize and pack) the weights, then run a frame or single layers on one thread.
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 
 from seeing.serve import WEB_ROOT as WEB
+
 DTYPES = {np.dtype(np.float32): 0, np.dtype(np.float16): 1, np.dtype(np.uint8): 2}
 
 
@@ -19,7 +20,9 @@ def _shared_memory(engine, mtype):
 
     class SharedMemory(wasmtime.SharedMemory):
         def _as_extern(self):
-            return ffi.wasmtime_extern_t(ffi.WASMTIME_EXTERN_SHAREDMEMORY, ffi.wasmtime_extern_union(sharedmemory=self.ptr()))
+            return ffi.wasmtime_extern_t(
+                ffi.WASMTIME_EXTERN_SHAREDMEMORY, ffi.wasmtime_extern_union(sharedmemory=self.ptr())
+            )
 
     return SharedMemory(engine, mtype)
 
@@ -46,18 +49,40 @@ class WasmNet:
         self.store = wasmtime.Store(self.engine)
         module = wasmtime.Module.from_file(self.engine, str(WEB / variant))
         limits = module.imports[0].type.limits
-        mtype = wasmtime.MemoryType(wasmtime.Limits(limits.min, limits.max), shared=shared) if shared else \
-            wasmtime.MemoryType(wasmtime.Limits(limits.min, limits.max))
+        mtype = (
+            wasmtime.MemoryType(wasmtime.Limits(limits.min, limits.max), shared=shared)
+            if shared
+            else wasmtime.MemoryType(wasmtime.Limits(limits.min, limits.max))
+        )
         self.memory = _shared_memory(self.engine, mtype) if shared else wasmtime.Memory(self.store, mtype)
         self.module, self.threads = module, threads
         self.instance = wasmtime.Instance(self.store, module, [self.memory])
         ex = self.instance.exports(self.store)
-        self.fn = {name: ex[name] for name in ("alloc", "scratch", "net_create", "net_layer", "net_load", "net_input",
-                                               "net_params", "degrade_run", "layer_run", "frame_run", "net_begin", "net_x0",
-                                               "net_rgba", "net_out", "net_in")}
+        self.fn = {
+            name: ex[name]
+            for name in (
+                "alloc",
+                "scratch",
+                "net_create",
+                "net_layer",
+                "net_load",
+                "net_input",
+                "net_params",
+                "degrade_run",
+                "layer_run",
+                "frame_run",
+                "net_begin",
+                "net_x0",
+                "net_rgba",
+                "net_out",
+                "net_in",
+            )
+        }
         self.res = deg.resolution
         self.n_layers = 2 * n_down
-        self.net = self.call("net_create", n_down, self.res, deg.grid, float(deg.bicubic_a), *map(float, deg.luma), threads)
+        self.net = self.call(
+            "net_create", n_down, self.res, deg.grid, float(deg.bicubic_a), *map(float, deg.luma), threads
+        )
         if not self.net:
             raise MemoryError("net_create failed")
         self.couts = []
@@ -90,7 +115,9 @@ class WasmNet:
         raw = load_file(str(model_path))
         layers = []
         for name in layer_names(m.config):
-            layers.append((raw[f"{name}.weight"], raw[f"{name}.bias"], raw.get(f"{name}.scale"), raw.get(f"{name}.zero")))
+            layers.append(
+                (raw[f"{name}.weight"], raw[f"{name}.bias"], raw.get(f"{name}.scale"), raw.get(f"{name}.zero"))
+            )
         deg = at_size(m.degradation, size) if size else m.degradation
         return cls(len(m.config.down), layers, deg, m.config.leaky_slope, variant, threads)
 
@@ -107,10 +134,10 @@ class WasmNet:
         return np.ctypeslib.as_array(ptr, (size,))
 
     def write(self, addr: int, data: bytes) -> None:
-        self.view()[addr:addr + len(data)] = np.frombuffer(data, np.uint8)
+        self.view()[addr : addr + len(data)] = np.frombuffer(data, np.uint8)
 
     def floats(self, addr: int, count: int) -> np.ndarray:
-        return self.view()[addr:addr + 4 * count].view(np.float32).copy()
+        return self.view()[addr : addr + 4 * count].view(np.float32).copy()
 
     # ---------------------------------------------------------------- layers
     def layer_buffer(self, i: int, which: str) -> tuple[int, int, int]:
@@ -153,9 +180,11 @@ class WasmNet:
         self.call("frame_run", self.net, 0, 1)
         r = self.res
         c = self.couts[-1]
-        out = self.get_padded(self.call("net_out", self.net, self.n_layers - 1), r, (c + 3) // 4 * 4)[1:-1, 1:-1, :c].transpose(2, 0, 1)
+        out = self.get_padded(self.call("net_out", self.net, self.n_layers - 1), r, (c + 3) // 4 * 4)[
+            1:-1, 1:-1, :c
+        ].transpose(2, 0, 1)
         a = self.call("net_rgba", self.net)
-        return self.degraded(), out.copy(), self.view()[a:a + r * r * 4].reshape(r, r, 4).copy()
+        return self.degraded(), out.copy(), self.view()[a : a + r * r * 4].reshape(r, r, 4).copy()
 
     def frame_threads(self, rgba: np.ndarray, **params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Like frame(), split over self.threads OS threads, each with its own instance of the module on the
@@ -182,6 +211,8 @@ class WasmNet:
             w.join()
         r = self.res
         c = self.couts[-1]
-        out = self.get_padded(self.call("net_out", self.net, self.n_layers - 1), r, (c + 3) // 4 * 4)[1:-1, 1:-1, :c].transpose(2, 0, 1)
+        out = self.get_padded(self.call("net_out", self.net, self.n_layers - 1), r, (c + 3) // 4 * 4)[
+            1:-1, 1:-1, :c
+        ].transpose(2, 0, 1)
         a = self.call("net_rgba", self.net)
-        return self.degraded(), out.copy(), self.view()[a:a + r * r * 4].reshape(r, r, 4).copy()
+        return self.degraded(), out.copy(), self.view()[a : a + r * r * 4].reshape(r, r, 4).copy()
