@@ -23,11 +23,12 @@ def test_panning_clip_moves_by_step():
     assert np.array_equal(clip[1][:-2, :-2], clip[0][2:, 2:])  # the window moved 2 px down and right
 
 
-def test_report_of_a_tiny_run(tmp_path, tiny_synth):
+def train_tiny(tmp_path, data):
+    """A one-epoch run of a tiny net in tmp_path/tiny."""
     run = tmp_path / "tiny"
     r = run_cli(
         "train",
-        tiny_synth,
+        data,
         "--down-filters",
         "4,4,4,4,4,4,4,4",
         "--up-filters",
@@ -40,6 +41,11 @@ def test_report_of_a_tiny_run(tmp_path, tiny_synth):
         "0",
     )
     assert r.returncode == 0, r.stderr
+    return run
+
+
+def test_report_of_a_tiny_run(tmp_path, tiny_synth):
+    run = train_tiny(tmp_path, tiny_synth)
     bundled = tmp_path / "bundled"
     r = run_cli("export", run, "--out", bundled, "--name", "tiny")
     assert r.returncode == 0, r.stderr
@@ -76,24 +82,7 @@ def test_report_before_and_after(tmp_path, tiny_synth):
     uint8 export must give exactly the run's figures, and the report shows both grids side by side."""
     import shutil
 
-    run = tmp_path / "tiny"
-    assert (
-        run_cli(
-            "train",
-            tiny_synth,
-            "--down-filters",
-            "4,4,4,4,4,4,4,4",
-            "--up-filters",
-            "4,4,4,4,4,4,4",
-            "--epochs",
-            "1",
-            "--out",
-            run,
-            "--workers",
-            "0",
-        ).returncode
-        == 0
-    )
+    run = train_tiny(tmp_path, tiny_synth)
     assert run_cli("export", run, "--out", tmp_path, "--name", "tiny").returncode == 0
     before = tmp_path / "tiny-before.safetensors"
     shutil.copy(tmp_path / "tiny.safetensors", before)
