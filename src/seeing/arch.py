@@ -13,6 +13,9 @@ PRESETS: dict[str, dict[str, list[int]]] = {
 }
 # Discriminator base width per preset: the 64-wide pix2pix PatchGAN dominates a small net's cost.
 DISC_WIDTH = {"small": 16, "medium": 32, "large": 64}
+# The generator's loss terms besides the GAN term (docs/TRAINING.md): pix2pix's L1, the L1 of the degraded output
+# against the degraded target, the spectral term. Runs saved before a term existed resume with it at 0.
+LOSS_WEIGHTS = {"l1_weight": 100.0, "lowpass_weight": 100.0, "spectral_weight": 5.0}
 
 
 @dataclass

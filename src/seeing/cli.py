@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from .arch import LOSS_WEIGHTS
 from .errors import UserError
 
 
@@ -238,21 +239,21 @@ def bench(as_json, presets, frames, clip_frames, out_dir):
 @click.option(
     "--l1-weight",
     type=click.FloatRange(min=0),
-    default=100.0,
+    default=LOSS_WEIGHTS["l1_weight"],
     show_default=True,
     help="weight of the L1 term against the GAN term (lower: more invented detail)",
 )
 @click.option(
     "--spectral-weight",
     type=click.FloatRange(min=0),
-    default=5.0,
+    default=LOSS_WEIGHTS["spectral_weight"],
     show_default=True,
     help="weight of a term matching the output's power spectrum to the target's (detail, no lattice)",
 )
 @click.option(
     "--lowpass-weight",
     type=click.FloatRange(min=0),
-    default=100.0,
+    default=LOSS_WEIGHTS["lowpass_weight"],
     show_default=True,
     help="weight of an L1 term between the degraded output and the degraded target (keeps the output "
     "following the camera)",
@@ -391,9 +392,16 @@ def _start_live_server(run, host: str, port: int):
 
 
 def _stop(proc) -> None:
+    """End the live page's server: SIGTERM, then SIGKILL if it has not gone within 15 s."""
+    import subprocess
+
     if proc is not None:
         proc.terminate()
-        proc.wait()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @cli.command()

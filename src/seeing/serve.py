@@ -260,7 +260,13 @@ def run(
     )
     if on_ready:
         on_ready(url)
-    config = uvicorn.Config(create_app(models, watch=watch), log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(
+        create_app(models, watch=watch),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=5,  # Ctrl-C or SIGTERM: a page's open connections never keep the server up
+    )
     server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .arch import DISC_WIDTH, GeneratorConfig
+from .arch import DISC_WIDTH, LOSS_WEIGHTS, GeneratorConfig
 from .degrade import DegradeParams, default_grid, degrade, training_pair
 from .errors import UserError
 from .files import atomic_write
@@ -43,7 +43,7 @@ class TrainConfig:
     batch_size: int = 4  # per process
     lr: float = 2e-4  # Adam learning rate, both nets
     betas: tuple = (0.5, 0.999)  # Adam betas (pix2pix)
-    l1_weight: float = 100.0  # weight of the L1 term against the GAN term
+    l1_weight: float = LOSS_WEIGHTS["l1_weight"]  # weight of the L1 term against the GAN term
     seed: int = 0
     data: list = field(default_factory=list)  # the sources, as given
     disc_width: int = 16  # base width of the PatchGAN
@@ -56,8 +56,8 @@ class TrainConfig:
     )
     channels_last: bool = False  # NHWC activations and weights: no gain measured on top of bf16 here (BENCHMARKS.md)
     up: str = "resize"  # how the up layers are trained (nets.UP_MODES); checkpoints without it used "transpose"
-    lowpass_weight: float = 0.0  # weight of an L1 term on the degraded (blurred grey) output against the target's
-    spectral_weight: float = 0.0  # weight of the spectral term (spectral_loss): the output's power spectrum, target's
+    lowpass_weight: float = LOSS_WEIGHTS["lowpass_weight"]  # L1, degraded (blurred grey) output against target's
+    spectral_weight: float = LOSS_WEIGHTS["spectral_weight"]  # spectral_loss: output's power spectrum, target's
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -525,8 +525,10 @@ def _run_configs(out: Path, resume: bool, dev, data, gen_cfg, epochs, **train_ar
             "up": up_mode(ckpt),
             "cpu_bf16": False,
             "channels_last": False,
+            "lowpass_weight": 0.0,
+            "spectral_weight": 0.0,
             **ckpt["config"]["train"],
-        }  # older runs: fp32
+        }  # older runs: fp32, without the terms they did not have
         tcfg = TrainConfig(**{k: v for k, v in tc.items() if k in TrainConfig.__dataclass_fields__})
         tcfg.epochs = epochs
         return ckpt, list(data) or list(tcfg.data), gen_cfg, deg, tcfg
@@ -836,9 +838,9 @@ def train(
     save_every: int = 10,
     disc_width: int | None = None,
     up: str = "resize",
-    lowpass_weight: float = 0.0,
-    l1_weight: float = 100.0,
-    spectral_weight: float = 0.0,
+    lowpass_weight: float = LOSS_WEIGHTS["lowpass_weight"],
+    l1_weight: float = LOSS_WEIGHTS["l1_weight"],
+    spectral_weight: float = LOSS_WEIGHTS["spectral_weight"],
     progress: bool = True,
     minutes: float | None = None,
     live: bool = False,
