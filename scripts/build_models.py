@@ -61,18 +61,14 @@ def run(args: list[str], threads: int, log: Path) -> None:
 
 def thumbnail(model: Path, checkpoint: Path) -> Path:
     """NAME.png beside the model file: its output on the first held-out image, THUMB px square."""
-    import numpy as np
     from PIL import Image
 
-    from seeing.export import degraded_inputs, heldout_images, load_checkpoint
-    from seeing.runtime import Runtime
+    from seeing.quality import heldout_set
+    from seeing.runtime import Runtime, to_uint8
 
-    _, cfg, deg, ckpt = load_checkpoint(checkpoint)
-    images, _ = heldout_images(checkpoint, ckpt, cfg.resolution, n=1)
-    out = Runtime(model).run_degraded(degraded_inputs(images, deg)[0])[0]
-    rgb = ((out.transpose(1, 2, 0) + 1) * 127.5 + 0.5).clip(0, 255).astype(np.uint8)
+    out = Runtime(model).run_degraded(heldout_set(checkpoint, n=1).x[0])[0]
     path = model.with_suffix(".png")
-    small = Image.fromarray(rgb).resize((THUMB, THUMB), Image.LANCZOS)
+    small = Image.fromarray(to_uint8(out)).resize((THUMB, THUMB), Image.LANCZOS)
     buf = io.BytesIO()
     small.save(buf, format="PNG", optimize=True)
     atomic_write(path, [buf.getvalue()])

@@ -18,7 +18,7 @@ from PIL import Image
 
 from seeing.files import atomic_write
 from seeing.quality import ordinary_photos
-from seeing.runtime import Runtime
+from seeing.runtime import Runtime, to_uint8
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = (0, 5, 3, 10)  # indices into seeing.quality.PHOTOS: astronaut, coins, chelsea, rocket
@@ -32,9 +32,7 @@ def strip(model: Path, photos: list[np.ndarray]) -> np.ndarray:
     for photo in photos:
         x = rt.degrade(photo)  # (R, R) on [-1, 1]
         out = rt.run_degraded(x[None, None])[0]
-        grey = np.repeat(((x + 1) * 127.5 + 0.5).clip(0, 255).astype(np.uint8)[..., None], 3, axis=2)
-        rgb = ((out.transpose(1, 2, 0) + 1) * 127.5 + 0.5).clip(0, 255).astype(np.uint8)
-        for t in (grey, rgb):
+        for t in (np.repeat(to_uint8(x[None]), 3, axis=2), to_uint8(out)):
             tiles.append(np.asarray(Image.fromarray(t).resize((SIDE, SIDE), Image.LANCZOS)))
         tiles.append(np.full((SIDE, 4, 3), 24, np.uint8))
     return np.concatenate(tiles[:-1], axis=1)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -100,33 +101,53 @@ def sample_grid(x: np.ndarray, out: np.ndarray, images: np.ndarray, path: Path, 
     """A PNG of `rows` rows of degraded input | output | target; returns its file name."""
     from PIL import Image
 
+    from .runtime import to_uint8
+
     lines = []
     for i in range(min(rows, len(images))):
-        grey = np.repeat(((x[i, 0] + 1) * 127.5 + 0.5).clip(0, 255).astype(np.uint8)[..., None], 3, axis=2)
-        o = ((out[i].transpose(1, 2, 0) + 1) * 127.5 + 0.5).clip(0, 255).astype(np.uint8)
-        lines.append(np.concatenate([grey, o, images[i]], axis=1))
+        grey = np.repeat(to_uint8(x[i]), 3, axis=2)
+        lines.append(np.concatenate([grey, to_uint8(out[i]), images[i]], axis=1))
     Image.fromarray(np.concatenate(lines, axis=0)).save(path)
     return path.name
 
 
-def evaluate_baseline(model: Path, run: Path, out_dir: Path) -> dict:
-    """An earlier model file on `run`'s held-out images: L1, what a viewer sees, and its sample grid."""
+@dataclass
+class HeldOut:
+    """A run's held-out images as the report measures them, read once per run."""
+
+    images: np.ndarray  # (N, R, R, 3) uint8
+    origin: str  # where they came from
+    x: np.ndarray  # (N, 1, R, R) degraded inputs on [-1, 1]
+    target: np.ndarray  # (N, 3, R, R) on [-1, 1]
+    deg: object  # the run's DegradeParams
+    cfg: object  # the run's GeneratorConfig
+    ckpt: dict
+
+
+def heldout_set(run: Path, n: int = 32) -> HeldOut:
+    """The held-out images of a run folder (or of a checkpoint in one), degraded as live."""
     from .export import degraded_inputs, heldout_images, load_checkpoint
-    from .runtime import Runtime
 
     _, cfg, deg, ckpt = load_checkpoint(run)
-    images, _ = heldout_images(run, ckpt, cfg.resolution, n=32)
-    x = degraded_inputs(images, deg)
+    images, origin = heldout_images(run, ckpt, cfg.resolution, n=n)
     target = images.transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1
+    return HeldOut(images, origin, degraded_inputs(images, deg), target, deg, cfg, ckpt)
+
+
+def evaluate_baseline(model: Path, run: Path, out_dir: Path, held: HeldOut | None = None) -> dict:
+    """An earlier model file on `run`'s held-out images: L1, what a viewer sees, and its sample grid."""
+    from .runtime import Runtime
+
+    h = held or heldout_set(run)
     rt = Runtime(model)
-    out = np.concatenate([rt.run_degraded(xi) for xi in x])
+    out = np.concatenate([rt.run_degraded(xi) for xi in h.x])
     name = model.stem
     return {
         "name": name,
         "run": run_name(run),
-        "l1": _metrics(out, target)["l1"],
-        "viewer": viewer_results(rt, out, target, x, deg),
-        "grid": sample_grid(x, out, images, out_dir / f"{name}-samples.png"),
+        "l1": _metrics(out, h.target)["l1"],
+        "viewer": viewer_results(rt, out, h.target, h.x, h.deg),
+        "grid": sample_grid(h.x, out, h.images, out_dir / f"{name}-samples.png"),
     }
 
 
@@ -162,17 +183,15 @@ def flicker(frames: list[np.ndarray]) -> float:
     )
 
 
-def evaluate_run(run: Path, out_dir: Path, bundled: Path | None = None) -> dict:
+def evaluate_run(run: Path, out_dir: Path, bundled: Path | None = None, held: HeldOut | None = None) -> dict:
     """Every figure of the report for one run; writes its sample grid PNG into out_dir."""
-    from .export import degraded_inputs, export, heldout_images, load_checkpoint
+    from .export import export
     from .measures import output_psnr
     from .runtime import Runtime
     from .translate import Translator, input_view
 
-    _, cfg, deg, ckpt = load_checkpoint(run)
-    images, origin = heldout_images(run, ckpt, cfg.resolution, n=32)
-    x = degraded_inputs(images, deg)  # (N, 1, R, R)
-    target = images.transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1
+    h = held or heldout_set(run)
+    images, origin, x, target, deg, cfg, ckpt = h.images, h.origin, h.x, h.target, h.deg, h.cfg, h.ckpt
     name = run_name(run)
     result = {
         "name": name,
@@ -373,19 +392,15 @@ def write_report(
     out = Path(out)
     img_dir = out.parent / "quality"
     img_dir.mkdir(parents=True, exist_ok=True)
-    results = []
-    for run in runs:
-        run = Path(run)
+    results, held = [], {}
+    for run in map(Path, runs):
         bundled = bundled_dir / f"{run_name(run)}.safetensors" if bundled_dir else None
-        results.append(evaluate_run(run, img_dir, bundled))
+        held[run] = heldout_set(run)
+        results.append(evaluate_run(run, img_dir, bundled, held[run]))
     base = None
-    if baseline:
-        world = next(
-            (Path(r) for r in runs if run_name(Path(r)).split("-")[0] == Path(baseline).name.split("-")[0]), None
-        )
-        base = evaluate_baseline(Path(baseline), world, img_dir) if world else None
-        if base:
-            base["run"] = run_name(world)
+    if baseline:  # compared on the run of its world (the name before the first "-")
+        world = next((r for r in held if run_name(r).split("-")[0] == Path(baseline).name.split("-")[0]), None)
+        base = evaluate_baseline(Path(baseline), world, img_dir, held[world]) if world else None
     text = render(results, command or f"seeing quality {' '.join(map(str, runs))} --out {out}", base)
     atomic_write(out, [text.encode()])
     return results
