@@ -18,6 +18,22 @@ TRAIN_FLAGS = [
     "--disc-width",
     "4",
 ]
+# train()'s arguments for those runs: two epochs of batch 4, one decoding thread, quiet.
+TRAIN_ARGS = dict(
+    gen_cfg=TRAIN_NET, epochs=2, batch_size=4, seed=3, disc_width=4, save_every=0, progress=False, workers=1
+)
+
+
+def tiny_train(data, out, **kw) -> dict:
+    """seeing.train.train of TRAIN_NET on the image folder DATA into OUT (one math thread); kw overrides."""
+    import torch
+
+    from seeing.train import train
+
+    torch.set_num_threads(1)
+    return train([data], out, **{**TRAIN_ARGS, "log": lambda m: None, **kw})
+
+
 # Model files, export, runtime, translate, import (modelkit.tiny_config).
 MODEL_NET = dict(down=[4, 8, 16, 16, 16, 16], up=[16, 16, 16, 8, 4], resolution=64)
 # The live page: six layers down at 64x64, small enough for SwiftShader to run thousands of frames (webkit).

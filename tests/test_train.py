@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -13,28 +14,14 @@ import pytest
 import torch
 from PIL import Image
 
-from seeing.train import evaluate, load_checkpoint, load_generator, train
+from seeing.train import evaluate, load_checkpoint, load_generator
 
 from conftest import run_cli
 from support import TRAIN_FLAGS
 from support import TRAIN_NET as TINY
+from support import tiny_train as _tiny_train
 
-
-def tiny_train(data, out, **kw):
-    torch.set_num_threads(1)
-    args = dict(
-        gen_cfg=TINY,
-        epochs=2,
-        batch_size=4,
-        seed=3,
-        disc_width=4,
-        save_every=1,
-        progress=False,
-        log=lambda m: None,
-        workers=1,
-    )
-    args.update(kw)
-    return train([data], out, **args)
+tiny_train = functools.partial(_tiny_train, save_every=1)
 
 
 @pytest.fixture(scope="module")
