@@ -178,6 +178,10 @@ class WasmNet:
         """(degraded (R, R), output (3, R, R) in [-1, 1], rgba (R, R, 4) uint8) for one frame."""
         self.set_frame(rgba, **params)
         self.call("frame_run", self.net, 0, 1)
+        return self._frame_result()
+
+    def _frame_result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(degraded, output, rgba) of the frame just run, copied out of the module's memory."""
         r = self.res
         c = self.couts[-1]
         out = self.get_padded(self.call("net_out", self.net, self.n_layers - 1), r, (c + 3) // 4 * 4)[
@@ -209,10 +213,4 @@ class WasmNet:
         self.call("frame_run", self.net, 0, self.threads)
         for w in workers:
             w.join()
-        r = self.res
-        c = self.couts[-1]
-        out = self.get_padded(self.call("net_out", self.net, self.n_layers - 1), r, (c + 3) // 4 * 4)[
-            1:-1, 1:-1, :c
-        ].transpose(2, 0, 1)
-        a = self.call("net_rgba", self.net)
-        return self.degraded(), out.copy(), self.view()[a : a + r * r * 4].reshape(r, r, 4).copy()
+        return self._frame_result()

@@ -129,21 +129,26 @@ function liveSource() {
   return s && sourceReady(s.element) ? s.element : null;
 }
 
+/** The model file in `buffer` at the chosen output size, or null (the page says why; the running model stays). */
+function readModel(buffer, name) {
+  event("model", { name, bytes: buffer.byteLength });
+  try {
+    return sized(parseModel(buffer, name));
+  } catch (e) {
+    message(`Cannot use ${e.message}. The previous model keeps running.`, "error");
+    event("model-error", { name, message: e.message });
+    return null;
+  }
+}
+
 /**
  * Parse and start a model on the first engine ready; on any failure the previous model keeps running.
  * The other engines are built and timed in the background; the fastest takes over (engine-final event).
  */
 async function useModel(buffer, name) {
   const gen = ++state.generation;
-  event("model", { name, bytes: buffer.byteLength });
-  let model;
-  try {
-    model = sized(parseModel(buffer, name));
-  } catch (e) {
-    message(`Cannot use ${e.message}. The previous model keeps running.`, "error");
-    event("model-error", { name, message: e.message });
-    return false;
-  }
+  const model = readModel(buffer, name);
+  if (!model) return false;
   const choices = engineCandidates();
   const current = () => state.generation === gen;
   let engine, timings, final;
@@ -227,15 +232,8 @@ async function startSwitch(buffer, name, index) {
   const started = performance.now();
   state.generation++;  // an engine contest still running for the previous model stops: its engine stays
   state.choosing = false;
-  event("model", { name, bytes: buffer.byteLength });
-  let model;
-  try {
-    model = sized(parseModel(buffer, name));
-  } catch (e) {
-    message(`Cannot use ${e.message}. The previous model keeps running.`, "error");
-    event("model-error", { name, message: e.message });
-    return false;
-  }
+  const model = readModel(buffer, name);
+  if (!model) return false;
   if (state.outgoing) await state.outgoing.done;  // one crossfade at a time
   state.switchStats = { name, firstFrameMs: null, maxGapMs: 0, started };
   const kind = ENGINES.find((e) => e.name === state.engine.name);
