@@ -12,7 +12,7 @@ from PIL import Image
 from conftest import run_cli
 from support import TRAIN_FLAGS
 
-TINY = [*TRAIN_FLAGS, "--epochs", "1"]
+ONE_EPOCH = [*TRAIN_FLAGS, "--epochs", "1"]
 
 
 def assert_one_line_error(r, *needles):
@@ -56,14 +56,14 @@ def test_unknown_preset_and_bad_widths(tiny_synth, tmp_path):
 
 
 def test_missing_paths(tmp_path):
-    assert_one_line_error(run_cli("train", tmp_path / "nowhere", *TINY, "--out", tmp_path / "r"), "nowhere")
+    assert_one_line_error(run_cli("train", tmp_path / "nowhere", *ONE_EPOCH, "--out", tmp_path / "r"), "nowhere")
     assert_one_line_error(run_cli("data", "frames", tmp_path / "none.mp4", tmp_path / "o"), "none.mp4")
-    assert_one_line_error(run_cli("train", tmp_path, *TINY, "--resume", "--out", tmp_path / "norun"), "norun")
+    assert_one_line_error(run_cli("train", tmp_path, *ONE_EPOCH, "--resume", "--out", tmp_path / "norun"), "norun")
 
 
 def test_empty_dataset(tmp_path):
     (tmp_path / "empty" / "sub").mkdir(parents=True)
-    assert_one_line_error(run_cli("train", tmp_path / "empty", *TINY, "--out", tmp_path / "r"), "no usable images")
+    assert_one_line_error(run_cli("train", tmp_path / "empty", *ONE_EPOCH, "--out", tmp_path / "r"), "no usable images")
     assert not (tmp_path / "r").exists()
 
 
@@ -72,7 +72,7 @@ def test_only_junk_warns_then_fails(tmp_path):
     d.mkdir()
     (d / "a.jpg").write_bytes(b"not a jpeg")
     (d / "b.txt").write_text("hello")
-    r = run_cli("train", d, *TINY, "--out", tmp_path / "r")
+    r = run_cli("train", d, *ONE_EPOCH, "--out", tmp_path / "r")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 2  # the skipped files, then the error
@@ -81,14 +81,14 @@ def test_only_junk_warns_then_fails(tmp_path):
 
 
 def test_too_few_images(two_images, tmp_path):
-    assert_one_line_error(run_cli("train", two_images, *TINY, "--out", tmp_path / "r"), "too few")
+    assert_one_line_error(run_cli("train", two_images, *ONE_EPOCH, "--out", tmp_path / "r"), "too few")
 
 
 def test_corrupt_video(tmp_path):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 20)
     assert_one_line_error(run_cli("data", "frames", bad, tmp_path / "o", "-n", "5"), "bad.mp4")
-    assert_one_line_error(run_cli("train", bad, *TINY, "--out", tmp_path / "r"), "bad.mp4")
+    assert_one_line_error(run_cli("train", bad, *ONE_EPOCH, "--out", tmp_path / "r"), "bad.mp4")
     assert not (tmp_path / "o").exists()
 
 
@@ -107,7 +107,7 @@ def run_without_torch(*args) -> subprocess.CompletedProcess:
 
 
 def test_train_without_torch_says_how_to_install_it(tiny_synth, tmp_path):
-    r = run_without_torch("train", tiny_synth, *TINY, "--out", tmp_path / "run")
+    r = run_without_torch("train", tiny_synth, *ONE_EPOCH, "--out", tmp_path / "run")
     assert_one_line_error(r, "seeing train needs PyTorch", "pip install -e '.[train]'")
     assert not (tmp_path / "run").exists()
 

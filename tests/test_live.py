@@ -16,8 +16,7 @@ from seeing.modelfile import read_model
 from seeing.train import Budget, load_checkpoint
 
 from conftest import Server, run_cli
-from support import TRAIN_FLAGS as TINY_FLAGS
-from support import TRAIN_NET as TINY
+from support import TRAIN_FLAGS, TRAIN_NET
 from support import tiny_train as _tiny_train
 
 tiny_train = functools.partial(_tiny_train, epochs=1)
@@ -31,7 +30,7 @@ def test_live_model_carries_its_epoch_and_measures(tiny_synth, tmp_path):
     run = tmp_path / "run"
     tiny_train(tiny_synth, run, live=True)
     model = read_model(run / LIVE_MODEL)
-    assert model.precision == "uint8" and model.config == TINY
+    assert model.precision == "uint8" and model.config == TRAIN_NET
     facts = model.meta["training"]
     logged = {k: v for k, v in metrics_lines(run)[-1].items() if not isinstance(v, dict)}  # the scalars travel
     assert (facts["epoch"], facts["step"]) == (1, 2) and facts["metrics"] == logged
@@ -74,12 +73,12 @@ def test_minutes_stops_mid_epoch_and_resumes_exactly(tiny_synth, tmp_path):
 
 def test_minutes_through_the_cli_exports_the_model(tiny_synth, tmp_path):
     out = tmp_path / "half-hour"
-    r = run_cli("train", tiny_synth, *TINY_FLAGS, "--minutes", "0.000001", "--out", out, "--workers", 1)
+    r = run_cli("train", tiny_synth, *TRAIN_FLAGS, "--minutes", "0.000001", "--out", out, "--workers", 1)
     assert r.returncode == 0, r.stderr
     assert "time budget spent" in r.stderr and "Traceback" not in r.stderr
     model = read_model(out / "half-hour.safetensors")
     assert model.meta["training"]["step"] == 1 and model.precision == "uint8"
-    r = run_cli("train", tiny_synth, *TINY_FLAGS, "--minutes", "0", "--out", tmp_path / "x")
+    r = run_cli("train", tiny_synth, *TRAIN_FLAGS, "--minutes", "0", "--out", tmp_path / "x")
     assert r.returncode == 2 and "--minutes" in r.stderr
 
 
@@ -95,7 +94,7 @@ def test_train_live_serves_the_page_next_to_the_run(tiny_synth, tmp_path):
             "seeing",
             "train",
             str(tiny_synth),
-            *TINY_FLAGS,
+            *TRAIN_FLAGS,
             "--epochs",
             "2",
             "--out",

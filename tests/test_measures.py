@@ -56,6 +56,7 @@ def test_detail_sees_blur_and_ignores_axis_lines(natural):
 
 
 def test_colour_distance_sees_one_hue(natural):
+    natural = natural[::3]  # two of each kind: each distance sorts 64 projections of every pixel
     assert colour_distance(natural, natural) == pytest.approx(0.0, abs=1e-9)
     purple = np.broadcast_to(natural.mean(axis=(0, 1, 2)), natural.shape) * 0 + np.array([0.5, 0.2, 0.6])
     shifted = np.clip(natural + 10 / 255, 0, 1)

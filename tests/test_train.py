@@ -17,8 +17,7 @@ from PIL import Image
 from seeing.train import evaluate, load_checkpoint, load_generator
 
 from conftest import run_cli
-from support import TRAIN_FLAGS
-from support import TRAIN_NET as TINY
+from support import TRAIN_FLAGS, TRAIN_NET
 from support import tiny_train as _tiny_train
 
 tiny_train = functools.partial(_tiny_train, save_every=1)
@@ -82,7 +81,7 @@ def test_checkpoint_format(full_run):
 def test_load_generator_reproduces_heldout_metrics(full_run):
     out, metrics = full_run
     gen, cfg, deg, ck = load_generator(out)
-    assert not gen.training and cfg == TINY and deg.resolution == 128
+    assert not gen.training and cfg == TRAIN_NET and deg.resolution == 128
     gen2, *_ = load_generator(out / "last.pt")
     x = torch.rand(1, 1, 128, 128) * 2 - 1
     torch.testing.assert_close(gen(x), gen2(x), rtol=0, atol=0)

@@ -16,14 +16,14 @@ from seeing.runtime import Runtime
 from tools.browser import CREATE_JS
 from tools.static_server import static_server
 
-from support import gradient_frame
-from webkit import TINY, WAIT_MS, wait_event, write_random_model
+from support import PAGE_NET, gradient_frame
+from webkit import WAIT_MS, wait_event, write_random_model
 
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     d = tmp_path_factory.mktemp("wasm-models")
-    cfg = GeneratorConfig(**TINY)
+    cfg = GeneratorConfig(**PAGE_NET)
     return {p: write_random_model(d / f"tiny-{p}.safetensors", cfg, p, seed=3) for p in ("float32", "uint8")}
 
 
